@@ -1,0 +1,1 @@
+"""Measurements behind the chapters (dataset statistics, probes), kept out of notebook cells."""

@@ -1,0 +1,68 @@
+"""What every chapter does the same way: name its profile, save figures, record metrics.
+
+A chapter creates one :class:`Chapter` in its first cell. Figures go to
+``build/<profile>/figures/<chapter>/`` and metrics to ``results/<profile>/<chapter>.json``,
+both DVC outputs of the chapter's stage, so every number on a page can be traced to the run
+that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+from vidad.config import build_dir, check_profile, results_dir
+
+PROFILE_MEANING = {
+    "smoke": "CI profile: tiny clips and models so the whole book runs in minutes; "
+    "its numbers only show that the code runs and are not meaningful",
+    "cpu": "default profile: reduced clip sizes and models, meaningful results on a laptop CPU",
+    "gpu": "GPU profile: paper-size models and clip resolutions on one GPU",
+}
+
+
+class Chapter:
+    """Per-chapter output locations and the provenance banner shown at the top of each page."""
+
+    def __init__(self, name: str, profile: str, root: str | Path = ".") -> None:
+        self.name = name
+        self.profile = check_profile(profile)
+        self.root = Path(root)
+        self.figure_dir = build_dir(profile, root) / "figures" / name
+        self.metrics_path = results_dir(profile, root) / f"{name}.json"
+        self.figure_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
+        self._metrics: dict[str, Any] = {}
+
+    def banner(self) -> str:
+        """Markdown naming the profile and software that produced this page."""
+        import torch
+
+        device = "CUDA: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+        return (
+            f"**Built with the `{self.profile}` profile** ({PROFILE_MEANING[self.profile]}). "
+            f"Python {platform.python_version()}, PyTorch {torch.__version__}, device {device}. "
+            f"Re-run with `dvc repro` after setting `profile:` in `params.yaml`."
+        )
+
+    def savefig(self, fig: plt.Figure, stem: str) -> Path:
+        """Save ``fig`` as PNG under this chapter's figure folder and return the path."""
+        path = self.figure_dir / f"{stem}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        return path
+
+    def log_metrics(self, **values: Any) -> dict[str, Any]:
+        """Merge ``values`` into this chapter's metrics file (written at once, sorted keys).
+
+        The file is rewritten in full each call, so the JSON on disk always matches what the
+        page shows even if the notebook stops half-way.
+        """
+        self._metrics.update(values)
+        tmp = self.metrics_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self._metrics, indent=2, sort_keys=True, default=float) + "\n")
+        tmp.replace(self.metrics_path)
+        return dict(self._metrics)

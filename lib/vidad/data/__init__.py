@@ -1,0 +1,1 @@
+"""Adapters from real dataset layouts (UCF Sports, ...) to vidad manifests."""

@@ -1,0 +1,380 @@
+"""Frame-accurate video decoding with PyAV, for video files and folders of image frames.
+
+Two kinds of clip sources are read the same way:
+
+* video files any FFmpeg build reads (mp4/H.264, avi/MPEG-4 part 2 as in UCF Sports, ...);
+* folders of image frames (UCSD Ped style: ``.tif``/``.png``/``.jpg``/``.bmp`` files, one per
+  frame, in name order).
+
+Frames are numbered 0..N-1 in decode (presentation) order. :func:`read_frames` decodes from the
+start and stops right after the last frame it needs, so reading the first frames of a long file
+costs only those frames; only the frames asked for are converted to RGB arrays. For folders, only
+the needed images are opened.
+
+Every failure (missing file, corrupt or truncated container, no video stream, zero frames) is a
+:class:`VideoDecodeError` with a one-line reason, so long runs can record it in a
+:class:`DecodeReport` and go on instead of crashing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+logger = logging.getLogger("vidad.video")
+
+#: File extensions recognised as image frames inside a frame folder.
+FRAME_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+
+#: Frame rate assumed for frame folders unless given.
+DEFAULT_FOLDER_FPS = 25.0
+
+# Containers whose stored frame count (mp4 'stts' sample table, mkv/webm headers) is exact.
+# AVI headers are often wrong on damaged or hand-cut files, so AVI frames are counted by
+# demuxing (cheap: packets are read, not decoded).
+_TRUSTED_COUNT_FORMATS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm")
+
+
+class VideoDecodeError(RuntimeError):
+    """A clip cannot be probed or decoded; the message is a one-line reason."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe_video` learns about a clip without decoding it."""
+
+    path: str
+    num_frames: int
+    fps: float
+    duration_s: float
+    width: int
+    height: int
+    codec: str
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def list_frame_files(folder: str | Path) -> list[Path]:
+    """Image files of a frame folder, sorted by name (numbers compared as numbers)."""
+    files = [
+        p
+        for p in Path(folder).iterdir()
+        if p.is_file() and p.suffix.lower() in FRAME_EXTENSIONS and not p.name.startswith(".")
+    ]
+    return sorted(files, key=lambda p: _natural_key(p.name))
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path), mode="r")
+    except av.FFmpegError as e:
+        raise VideoDecodeError(f"{path}: unreadable container ({_one_line(e)})") from e
+    except OSError as e:
+        raise VideoDecodeError(f"{path}: cannot open ({_one_line(e)})") from e
+
+
+def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
+    if not container.streams.video:
+        raise VideoDecodeError(f"{path}: no video stream")
+    return container.streams.video[0]
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise VideoDecodeError(f"{path}: no such file or folder")
+
+
+def _probe_folder(path: Path, fps: float) -> VideoInfo:
+    files = list_frame_files(path)
+    if not files:
+        raise VideoDecodeError(
+            f"{path}: folder holds no image frames ({', '.join(FRAME_EXTENSIONS)})"
+        )
+    try:
+        with Image.open(files[0]) as im:
+            width, height = im.size
+    except (OSError, ValueError) as e:
+        raise VideoDecodeError(f"{files[0]}: unreadable image ({_one_line(e)})") from e
+    n = len(files)
+    return VideoInfo(
+        path=str(path),
+        num_frames=n,
+        fps=float(fps),
+        duration_s=n / float(fps),
+        width=int(width),
+        height=int(height),
+        codec="images" + files[0].suffix.lower(),
+    )
+
+
+def _count_packets(container: av.container.InputContainer, stream: av.VideoStream) -> int:
+    n = 0
+    for packet in container.demux(stream):
+        if packet.size > 0:  # the final flush packet is empty
+            n += 1
+    return n
+
+
+def probe_video(
+    path: str | Path, folder_fps: float = DEFAULT_FOLDER_FPS, count_frames: bool = False
+) -> VideoInfo:
+    """Frame count, rate, duration, size and codec of a video file or a frame folder.
+
+    The frame count comes from the container when it is trustworthy (mp4/mov/mkv sample
+    tables); otherwise (AVI, missing metadata, or ``count_frames=True``) packets are counted by
+    demuxing, which reads the file but decodes nothing. A frame folder has one frame per image
+    and ``folder_fps`` frames per second.
+
+    Raises :class:`VideoDecodeError` for a missing path, an unreadable/corrupt container, no
+    video stream, zero frames or zero duration.
+    """
+    path = Path(path)
+    _check_exists(path)
+    if path.is_dir():
+        return _probe_folder(path, folder_fps)
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(f"{path}: empty file (0 bytes)")
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        ctx = stream.codec_context
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        fmt_names = set(container.format.name.split(","))
+        num_frames = int(stream.frames or 0)
+        trusted = bool(fmt_names & set(_TRUSTED_COUNT_FORMATS)) and num_frames > 0
+        if count_frames or not trusted:
+            try:
+                num_frames = _count_packets(container, stream)
+            except av.FFmpegError as e:
+                raise VideoDecodeError(f"{path}: corrupt stream ({_one_line(e)})") from e
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = num_frames / fps if fps > 0 else 0.0
+        if fps <= 0 and duration > 0:
+            fps = num_frames / duration
+        info = VideoInfo(
+            path=str(path),
+            num_frames=num_frames,
+            fps=fps,
+            duration_s=duration,
+            width=int(ctx.width or 0),
+            height=int(ctx.height or 0),
+            codec=ctx.name or "unknown",
+        )
+    if info.num_frames <= 0:
+        raise VideoDecodeError(f"{path}: zero frames")
+    if not info.duration_s > 0:
+        raise VideoDecodeError(f"{path}: zero duration")
+    if info.width <= 0 or info.height <= 0:
+        raise VideoDecodeError(f"{path}: unknown frame size")
+    return info
+
+
+def uniform_indices(num_total: int, num_samples: int) -> np.ndarray:
+    """``num_samples`` evenly spaced frame indices over a clip of ``num_total`` frames.
+
+    Same rule as pytorchvideo's ``UniformTemporalSubsample``:
+    ``torch.linspace(0, T - 1, n)`` clamped and truncated to integers (``.long()``). When the
+    clip is shorter than ``num_samples`` indices repeat.
+    """
+    if num_total <= 0:
+        raise ValueError(f"num_total must be positive, got {num_total}")
+    if num_samples <= 0:
+        raise ValueError(f"num_samples must be positive, got {num_samples}")
+    idx = torch.linspace(0, num_total - 1, num_samples)
+    idx = torch.clamp(idx, 0, num_total - 1).long()
+    return idx.numpy().astype(np.int64)
+
+
+def _read_folder(path: Path, indices: np.ndarray | None) -> np.ndarray:
+    files = list_frame_files(path)
+    if not files:
+        raise VideoDecodeError(f"{path}: folder holds no image frames")
+    wanted = np.arange(len(files)) if indices is None else indices
+    if wanted.size and (wanted.max() >= len(files)):
+        raise VideoDecodeError(
+            f"{path}: frame {int(wanted.max())} requested but the folder has {len(files)}"
+        )
+    cache: dict[int, np.ndarray] = {}
+    for i in np.unique(wanted):
+        try:
+            with Image.open(files[int(i)]) as im:
+                cache[int(i)] = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        except (OSError, ValueError) as e:
+            raise VideoDecodeError(f"{files[int(i)]}: unreadable image ({_one_line(e)})") from e
+    shapes = {a.shape for a in cache.values()}
+    if len(shapes) > 1:
+        raise VideoDecodeError(f"{path}: frames differ in size {sorted(shapes)}")
+    return np.stack([cache[int(i)] for i in wanted]) if cache else np.zeros((0, 0, 0, 3), np.uint8)
+
+
+def _read_file(path: Path, indices: np.ndarray | None) -> np.ndarray:
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(f"{path}: empty file (0 bytes)")
+    needed = None if indices is None else set(int(i) for i in indices)
+    last = None if indices is None else (int(indices.max()) if indices.size else -1)
+    got: dict[int, np.ndarray] = {}
+    all_frames: list[np.ndarray] = []
+    n = 0
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        stream.thread_type = "AUTO"
+        try:
+            if last is None or last >= 0:
+                for frame in container.decode(stream):
+                    if needed is None:
+                        all_frames.append(frame.to_ndarray(format="rgb24"))
+                    elif n in needed:
+                        got[n] = frame.to_ndarray(format="rgb24")
+                    n += 1
+                    if last is not None and n > last:
+                        break
+        except av.FFmpegError as e:
+            raise VideoDecodeError(
+                f"{path}: decoding failed after {n} frame(s) ({_one_line(e)})"
+            ) from e
+    if indices is None:
+        if not all_frames:
+            raise VideoDecodeError(f"{path}: zero frames decoded")
+        return np.stack(all_frames)
+    if last is not None and last >= n:
+        raise VideoDecodeError(
+            f"{path}: frame {last} requested but only {n} could be decoded (truncated file?)"
+        )
+    if not got:
+        return np.zeros((0, 0, 0, 3), np.uint8)
+    return np.stack([got[int(i)] for i in indices])
+
+
+def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    """Decode frames ``indices`` (all frames if ``None``) as uint8 RGB ``(T, H, W, 3)``.
+
+    Frame-accurate: frame ``i`` is the i-th frame in presentation order, counted from the
+    start of the stream. A video file is decoded sequentially and decoding stops right after
+    the last requested index; only the requested frames are converted to RGB. Repeated
+    indices give repeated frames, in the order asked. For a frame folder only the requested
+    images are loaded.
+
+    Raises :class:`VideoDecodeError` if the path is missing or unreadable, or if a requested
+    index cannot be produced (e.g. a truncated file).
+    """
+    path = Path(path)
+    _check_exists(path)
+    idx = None
+    if indices is not None:
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and idx.min() < 0:
+            raise ValueError(f"frame indices must be >= 0, got {int(idx.min())}")
+    if path.is_dir():
+        return _read_folder(path, idx)
+    return _read_file(path, idx)
+
+
+def read_clip(
+    path: str | Path, num_frames: int, folder_fps: float = DEFAULT_FOLDER_FPS
+) -> np.ndarray:
+    """``num_frames`` frames uniformly spaced over the whole clip, uint8 ``(T, H, W, 3)``."""
+    info = probe_video(path, folder_fps=folder_fps)
+    return read_frames(path, uniform_indices(info.num_frames, num_frames))
+
+
+class DecodeReport:
+    """Collects clips that failed to probe or decode, so long runs skip them and go on.
+
+    ``fail`` logs exactly one warning line per file on the ``vidad.video`` logger and keeps
+    it; ``ok`` counts a clip that decoded; ``summary`` gives one line for the end of a run.
+    """
+
+    def __init__(self, name: str = "decode") -> None:
+        self.name = name
+        self.num_ok = 0
+        self.failures: list[tuple[str, str]] = []
+
+    def ok(self, count: int = 1) -> None:
+        """Count ``count`` clips that probed/decoded fine."""
+        self.num_ok += count
+
+    def fail(self, path: str | Path, reason: object) -> None:
+        """Record that ``path`` was skipped because of ``reason`` (logged as one line)."""
+        reason = _one_line(reason)
+        prefix = f"{path}: "
+        if reason.startswith(prefix):  # VideoDecodeError messages already name the path
+            reason = reason[len(prefix) :]
+        self.failures.append((str(path), reason))
+        logger.warning("skipping %s: %s", path, reason)
+
+    @property
+    def num_failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def failed_paths(self) -> list[str]:
+        return [p for p, _ in self.failures]
+
+    def summary(self) -> str:
+        """One line: ``decoded N clips, skipped K: path (reason); ...``."""
+        text = f"decoded {self.num_ok} clips, skipped {self.num_failed}"
+        if self.failures:
+            text += ": " + "; ".join(f"{p} ({r})" for p, r in self.failures)
+        return text
+
+    def __repr__(self) -> str:
+        return f"DecodeReport({self.summary()!r})"
+
+
+def scan_videos(
+    paths: Iterable[str | Path],
+    report: DecodeReport,
+    folder_fps: float = DEFAULT_FOLDER_FPS,
+    progress: bool | None = None,
+    desc: str = "probing clips",
+) -> list[VideoInfo | None]:
+    """Probe every path; failures go to ``report`` and give ``None`` in the result.
+
+    ``progress=None`` shows a tqdm bar only on an interactive terminal.
+    """
+    paths = list(paths)
+    out: list[VideoInfo | None] = []
+    for p in tqdm(
+        paths, desc=desc, unit="clip", disable=None if progress is None else not progress
+    ):
+        try:
+            out.append(probe_video(p, folder_fps=folder_fps))
+            report.ok()
+        except VideoDecodeError as e:
+            report.fail(p, e)
+            out.append(None)
+    return out
+
+
+__all__ = [
+    "DEFAULT_FOLDER_FPS",
+    "FRAME_EXTENSIONS",
+    "DecodeReport",
+    "VideoDecodeError",
+    "VideoInfo",
+    "list_frame_files",
+    "probe_video",
+    "read_clip",
+    "read_frames",
+    "scan_videos",
+    "uniform_indices",
+]
