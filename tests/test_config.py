@@ -61,7 +61,7 @@ def test_notebook_parameters_are_read_from_the_tagged_cell() -> None:
 
     nb = jupytext.read(REPO / "notebooks/01_datasets.py")
     declared = notebook_parameters(nb)
-    assert {"profile", "seed", "frame_size", "filmstrip_class", "filmstrip_frames"} <= declared
+    assert {"profile", "seed", "probe_size", "filmstrip_class", "filmstrip_frames"} <= declared
     params = load_params(REPO / "params.yaml")
     for profile in PROFILES:
         assert set(stage_params(params, "datasets", profile)) <= declared
@@ -69,10 +69,10 @@ def test_notebook_parameters_are_read_from_the_tagged_cell() -> None:
 
 def test_undeclared_chapter_parameter_is_rejected_before_the_kernel_starts(tmp_path: Path) -> None:
     params = load_params(REPO / "params.yaml")
-    params["datasets"]["smoke"]["frame_sise"] = 3  # a typo must not be silently ignored
+    params["datasets"]["smoke"]["probe_sise"] = 3  # a typo must not be silently ignored
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
-    with pytest.raises(ConfigError, match="frame_sise"):
+    with pytest.raises(ConfigError, match="probe_sise"):
         run_chapter(
             REPO / "notebooks/01_datasets.py",
             "datasets",

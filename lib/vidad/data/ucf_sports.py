@@ -79,10 +79,11 @@ MANIFEST_COLUMNS = (
 class DatasetNotFoundError(FileNotFoundError):
     """The real dataset is not where the adapter looked; the message says how to fix that."""
 
-    def __init__(self, src: str | Path, what: str = "no UCF Sports action folders") -> None:
+    def __init__(self, src: str | Path, what: str = "") -> None:
         self.src = Path(src)
+        what = what or f"no UCF Sports action folders under {self.src}"
         message = (
-            f"UCF Sports not found: {what} under {self.src}. "
+            f"UCF Sports not found ({what}). "
             f"Put the release in {DEFAULT_DIR}/ under the project root, laid out as "
             f"{DEFAULT_DIR}/ucf_sports_actions/ucf action/<Action>/<NNN>/<clip>.avi "
             f"(or {DEFAULT_DIR}/<Action>/<NNN>/...), with <Action> one of "
