@@ -25,7 +25,11 @@ book: setup  ## run the whole pipeline on the profile in params.yaml and render 
 test: setup  ## unit tests + the whole book re-executed on the smoke profile
 	$(BIN)/python -m pytest -q
 
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
 lab: setup  ## JupyterLab; every notebooks/*.py opens as a notebook (jupytext)
+	mkdir -p $(dir $(LAB_OVERRIDES))
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
 	$(BIN)/jupyter lab notebooks
 
 lint: setup

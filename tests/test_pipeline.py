@@ -127,3 +127,11 @@ def test_changing_a_chapter_parameter_reruns_only_that_chapter_and_the_book(
         params.write_text(original)
     assert "datasets:" in status
     assert "synth:" not in status
+
+
+@pytest.mark.slow
+def test_rerunning_a_chapter_gives_the_same_numbers(smoke_book: Path) -> None:
+    metrics = smoke_book / "results/smoke/01_datasets.json"
+    before = json.loads(metrics.read_text())
+    run([str(BIN / "dvc"), "repro", "--force", "--single-item", "datasets"], smoke_book)
+    assert json.loads(metrics.read_text()) == before
