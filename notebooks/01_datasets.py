@@ -34,7 +34,7 @@
 # illumination drift and sensor noise, and written as real H.264 MP4 files that are decoded by
 # the same PyAV code that reads real datasets.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "cpu"  # smoke | cpu | gpu
 seed = 0  # seed of the probes (the data's own seed is in params.yaml, stage synth)
 filmstrip_class = "sit_down"  # synth-actions class shown as a filmstrip (with its reverse)
@@ -93,9 +93,19 @@ display(sports_counts.join(real_counts))
 
 # %% [markdown]
 # The right-hand column is the clip count per (merged) class of the real UCF Sports release;
-# synth-sports keeps its proportions (`clips_scale` in `params.yaml` multiplies them). For
-# reference, the source study's own table after its augmentation had 1396 train, 70 validation,
-# 38 test and 40 anomaly rows (published, source study Table 1).
+# synth-sports keeps its proportions (`clips_scale` in `params.yaml` multiplies them). Below,
+# our split sizes beside the source study's published manifest, whose train and validation
+# rows are augmented copies (200 and 10 per normal class).
+
+# %%
+display(
+    pd.DataFrame(
+        {
+            "synth-sports (this build)": sports["split"].value_counts(),
+            "source study (published)": pd.Series(protocol.SOURCE_STUDY_SPLIT_ROWS),
+        }
+    ).loc[["train", "val", "test", "anomaly"]]
+)
 
 # %%
 fig = plotting.duration_histogram(sports, "synth-sports: clip durations")
@@ -126,9 +136,17 @@ chapter.savefig(fig, "sports_samples")
 # %% [markdown]
 # ## synth-actions: the pretraining corpus
 #
-# The action classes include **time-reversed pairs**: one member of each pair is rendered
-# from exactly the time reversal of the other's trajectory distribution. Appearance (actor
-# size and colours, background, camera) is drawn independently of the class.
+# The action classes include **time-reversed pairs**: every clip of the second class of a pair
+# is a clip of the first class, rendered from its own random draw and then played backwards
+# (camera motion and noise included). The two classes therefore have exactly the same
+# distribution of single frames; only the order differs. The price: `walk_away` shows a figure
+# facing the camera and stepping backwards.
+#
+# Actor size, proportions and clothing colours, background, lighting and camera shake are drawn
+# independently of the class. Two things still correlate with it, and a model may use them:
+# the figure's size in the frame (the camera is framed so the whole motion fits, and a jump
+# needs more room than a clap), and the view of the walking classes (`walk` and `run` are
+# filmed from the side, `walk_towards` / `walk_away` from the front).
 
 # %%
 fig = plotting.class_split_counts(actions, "synth-actions: clips per class and split")

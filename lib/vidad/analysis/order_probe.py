@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 VIEWS: tuple[str, ...] = ("single frames", "frames in order")
 

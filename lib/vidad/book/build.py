@@ -88,8 +88,8 @@ def stage_book(profile: str, sources: Path = BOOK_SOURCES) -> Path:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     config["parse"]["myst_substitutions"] = {
         "profile": f"`{profile}`",
-        "build_info": f"{PROFILE_MEANING[profile]}; sources at commit `{git_revision()}`, "
-        f"rendered {stamp}",
+        "build_info": f"{PROFILE_MEANING[profile][0].upper()}{PROFILE_MEANING[profile][1:]}; "
+        f"sources at commit `{git_revision()}`, rendered {stamp}",
     }
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     return staging

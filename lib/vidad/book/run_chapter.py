@@ -12,6 +12,7 @@ checked against the notebook's ``parameters`` cell *before* the kernel starts, s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ def run_chapter(
     staged = output_dir / f".{source.stem}.input.ipynb"
     nbformat.write(nb, staged)
     executed = output_dir / f"{source.stem}.ipynb"
+    # Progress bars would be printed into the page; papermill shows cell progress instead.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     try:
         papermill.execute_notebook(
             str(staged),

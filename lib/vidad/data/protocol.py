@@ -51,6 +51,10 @@ UCF_SPORTS_CLIP_COUNTS: dict[str, int] = {
     "Walk-Front": 22,
 }
 
+#: Rows per split in the source study's manifest after it balanced train and val by
+#: augmentation to 200 and 10 clips per normal class (published numbers, not ours).
+SOURCE_STUDY_SPLIT_ROWS: dict[str, int] = {"train": 1396, "val": 70, "test": 38, "anomaly": 40}
+
 #: Normal clips are split per class into train / val / test with these fractions.
 NORMAL_SPLIT_FRACTIONS: dict[str, float] = {"train": 0.5, "val": 0.1, "test": 0.4}
 

@@ -209,7 +209,7 @@ def build_ucf_sports_manifest(
     otherwise clips are referenced in place, so ``out_root`` must contain them (normally
     ``out_root == src``). Returns the manifest table (without ``abspath``).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     src, out_root = Path(src), Path(out_root)
     class_root = find_class_root(src)

@@ -28,7 +28,7 @@ import av
 import numpy as np
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 logger = logging.getLogger("vidad.video")
 
