@@ -73,6 +73,8 @@ def test_repro_builds_every_chapter_and_the_book(smoke_book: Path) -> None:
             if o.get("output_type") == "error"
         ]
         assert not errors, f"{path.name} has error outputs"
+        texts = [str(o.get("text", "")) for c in nb.cells for o in c.get("outputs", [])]
+        assert not any("it/s]" in t or "s/it]" in t for t in texts), "progress bars in the page"
         assert any("smoke" in str(o) for c in nb.cells for o in c.get("outputs", [])), (
             "the page must say which profile produced it"
         )

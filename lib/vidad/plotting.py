@@ -30,6 +30,7 @@ def class_split_counts(table: pd.DataFrame, title: str, ax: plt.Axes | None = No
     sns.barplot(data=counts, y="class", x="clips", hue="split", hue_order=order, ax=ax, orient="h")
     ax.set_title(title)
     ax.set_ylabel("")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), title="split")
     return fig
 
 

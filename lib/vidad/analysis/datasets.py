@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
+from vidad.progress import progress_bar
 from vidad.video.decode import DecodeReport, VideoDecodeError, read_clip
 
 
@@ -38,7 +38,11 @@ def colour_thumbnails(frames: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_thumbnails(
-    table: pd.DataFrame, num_frames: int, size: int, report: DecodeReport | None = None
+    table: pd.DataFrame,
+    num_frames: int,
+    size: int,
+    report: DecodeReport | None = None,
+    progress: bool | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Decode every clip once (``num_frames`` uniformly spaced frames) into colour thumbnails.
 
@@ -47,7 +51,10 @@ def load_thumbnails(
     """
     report = report or DecodeReport()
     thumbs, kept = [], []
-    for idx, row in tqdm(table.iterrows(), total=len(table), desc="decoding clips", leave=False):
+    rows = progress_bar(
+        table.iterrows(), total=len(table), desc="decoding clips", leave=False, enabled=progress
+    )
+    for idx, row in rows:
         try:
             frames = read_clip(row["abspath"], num_frames)
         except VideoDecodeError as err:

@@ -23,7 +23,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
-from tqdm import tqdm
+
+from vidad.progress import progress_bar
 
 VIEWS: tuple[str, ...] = ("single frames", "frames in order")
 
@@ -124,7 +125,7 @@ def train_probe(
     num_classes: int,
     view: str,
     config: ProbeConfig,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> FrameCNN:
     """Fit one probe on (clips, labels) with AdamW and a one-cycle schedule, seeded."""
     if view not in VIEWS:
@@ -143,7 +144,10 @@ def train_probe(
     )
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    for _ in tqdm(range(config.epochs), desc=f"probe: {view}", disable=not progress, leave=False):
+    epochs = progress_bar(
+        range(config.epochs), desc=f"probe: {view}", leave=False, enabled=progress
+    )
+    for _ in epochs:
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), config.batch_size):
             idx = order[start : start + config.batch_size]
@@ -221,7 +225,7 @@ def run_order_probe(
     config: ProbeConfig,
     train_split: str = "train",
     test_split: str = "test",
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> OrderProbeResult:
     """Train both probes on ``train_split`` over all classes; score them on ``test_split``."""
     classes = sorted(table["class"].unique())

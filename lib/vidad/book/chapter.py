@@ -49,11 +49,12 @@ class Chapter:
             f"Re-run with `dvc repro` after setting `profile:` in `params.yaml`."
         )
 
-    def savefig(self, fig: plt.Figure, stem: str) -> Path:
-        """Save ``fig`` as PNG under this chapter's figure folder and return the path."""
-        path = self.figure_dir / f"{stem}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        return path
+    def savefig(self, fig: plt.Figure, stem: str) -> None:
+        """Save ``fig`` as ``<figure_dir>/<stem>.png`` (the page shows the figure itself).
+
+        Returns nothing so that a cell ending in ``chapter.savefig(...)`` prints no path.
+        """
+        fig.savefig(self.figure_dir / f"{stem}.png", dpi=110, bbox_inches="tight")
 
     def log_metrics(self, **values: Any) -> dict[str, Any]:
         """Merge ``values`` into this chapter's metrics file (written at once, sorted keys).

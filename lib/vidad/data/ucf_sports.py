@@ -28,6 +28,7 @@ import av
 import pandas as pd
 
 from vidad.data import protocol
+from vidad.progress import progress_bar
 from vidad.video.decode import (
     FRAME_EXTENSIONS,
     DecodeReport,
@@ -209,7 +210,6 @@ def build_ucf_sports_manifest(
     otherwise clips are referenced in place, so ``out_root`` must contain them (normally
     ``out_root == src``). Returns the manifest table (without ``abspath``).
     """
-    from tqdm import tqdm
 
     src, out_root = Path(src), Path(out_root)
     class_root = find_class_root(src)
@@ -225,11 +225,8 @@ def build_ucf_sports_manifest(
 
     report = DecodeReport(name="ucf_sports")
     rows = []
-    for folder, clip in tqdm(
-        clips,
-        desc="probing UCF Sports",
-        unit="clip",
-        disable=None if progress is None else not progress,
+    for folder, clip in progress_bar(
+        clips, desc="probing UCF Sports", unit="clip", enabled=progress
     ):
         try:
             info = probe_video(clip, folder_fps=FRAME_FOLDER_FPS)

@@ -45,7 +45,7 @@ class ClipDataset(Dataset):
         manifest_name: manifest file name inside ``root``.
         validate: probe every clip once and drop the ones that fail.
         folder_fps: frame rate assumed for frame-folder clips.
-        progress: tqdm bar while validating (``None``: only on a terminal).
+        progress: progress bar while validating (``None``: see :mod:`vidad.progress`).
 
     Attributes:
         table: the kept manifest rows (with ``abspath``), index 0..len-1.

@@ -28,7 +28,8 @@ import av
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
+
+from vidad.progress import progress_bar
 
 logger = logging.getLogger("vidad.video")
 
@@ -349,13 +350,11 @@ def scan_videos(
 ) -> list[VideoInfo | None]:
     """Probe every path; failures go to ``report`` and give ``None`` in the result.
 
-    ``progress=None`` shows a tqdm bar only on an interactive terminal.
+    ``progress=None`` shows a bar unless ``TQDM_DISABLE`` is set (see :mod:`vidad.progress`).
     """
     paths = list(paths)
     out: list[VideoInfo | None] = []
-    for p in tqdm(
-        paths, desc=desc, unit="clip", disable=None if progress is None else not progress
-    ):
+    for p in progress_bar(paths, desc=desc, unit="clip", enabled=progress):
         try:
             out.append(probe_video(p, folder_fps=folder_fps))
             report.ok()

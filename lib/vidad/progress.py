@@ -1,0 +1,25 @@
+"""Progress bars for long loops, one policy for the whole library.
+
+``enabled=None`` (the default everywhere) shows a bar and lets tqdm's own ``TQDM_*``
+environment variables decide otherwise: the book build sets ``TQDM_DISABLE=1`` so bars are not
+printed into the rendered pages, while a user running the same code in a terminal or in
+JupyterLab sees them. ``True`` / ``False`` force the choice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+T = TypeVar("T")
+
+
+def progress_bar(iterable: Iterable[T], *, enabled: bool | None = None, **kwargs: Any) -> tqdm:
+    """``tqdm(iterable, **kwargs)``, off when ``enabled`` is False or, for ``None``, when
+    ``TQDM_DISABLE`` is set now (tqdm itself reads it only once, at import)."""
+    if enabled is None:
+        enabled = os.environ.get("TQDM_DISABLE", "").lower() in ("", "0", "false")
+    return tqdm(iterable, disable=not enabled, **kwargs)
