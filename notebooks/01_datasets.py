@@ -169,7 +169,7 @@ for cls in (filmstrip_class, reverse_of[filmstrip_class]):
     row = actions[actions["class"] == cls].iloc[0]
     indices = uniform_indices(int(row["num_frames"]), filmstrip_frames)
     frames = read_frames(row["abspath"], indices.tolist())
-    fig = plotting.filmstrip(frames, indices / float(row["fps"]), f"one `{cls}` clip")
+    fig = plotting.filmstrip(frames, indices / float(row["fps"]), f"one {cls} clip")
     chapter.savefig(fig, f"filmstrip_{cls}")
 
 # %% [markdown]

@@ -75,7 +75,7 @@ def image_grid(
 def filmstrip(frames: np.ndarray, times_s: Sequence[float], title: str) -> plt.Figure:
     """Frames of one clip left to right with their timestamps: motion at a glance."""
     fig = image_grid(list(frames), [f"t = {t:.2f} s" for t in times_s], ncols=len(frames))
-    fig.suptitle(title, y=1.02)
+    fig.suptitle(title, y=1.12)
     return fig
 
 
