@@ -1,0 +1,424 @@
+"""``fit``: the one training loop every chapter uses (classifiers, autoencoders, fine-tuning).
+
+It owns what is easy to get subtly wrong per chapter: exact resume (model, optimizer,
+scheduler, RNG and loader-generator state in ``latest.pt``), best-model tracking, the v2
+"unfreeze the last N backbone tensors at epoch k" event, bf16 autocast and channels_last_3d on
+CUDA, skipped ``None`` batches, DDP under torchrun, and dvclive logging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.lr_scheduler import LambdaLR
+
+from vidad.progress import progress_bar
+from vidad.train.checkpoint import BEST, LATEST, load_checkpoint, save_checkpoint
+from vidad.train.config import TrainConfig
+from vidad.train.distributed import all_reduce_sum, barrier, dist_info
+from vidad.train.freeze import set_trainable, trainable_names, unfreeze_last
+from vidad.train.seeding import get_rng_state, seed_everything, set_rng_state
+
+LossFn = Callable[[Any, Any], torch.Tensor]
+MetricsFn = Callable[[Any, Any], dict[str, float]]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` produced: one record per epoch (resumed epochs included)."""
+
+    history: list[dict[str, float]]
+    best_metric: float | None
+    best_epoch: int | None
+    skipped_batches: int
+    latest_path: Path
+    best_path: Path
+    start_epoch: int = 1
+    trainable: list[str] = field(default_factory=list)
+
+
+def default_batch_to_inputs(batch: Any) -> tuple[Any, Any]:
+    """``(batch["video"], batch["label"])`` for ClipDataset dicts, ``(x, y)`` for tuples."""
+    if isinstance(batch, dict):
+        return batch["video"], batch["label"]
+    if isinstance(batch, Sequence) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise TypeError(f"cannot split a batch of type {type(batch).__name__}; pass batch_to_inputs")
+
+
+def to_device(obj: Any, device: torch.device, channels_last_3d: bool = False) -> Any:
+    """Move tensors (also inside lists / tuples / dicts, e.g. SlowFast pathways) to ``device``.
+
+    With ``channels_last_3d``, 5-D tensors get that memory format (faster cuDNN 3-D convs).
+    """
+    if isinstance(obj, torch.Tensor):
+        obj = obj.to(device, non_blocking=True)
+        if channels_last_3d and obj.dim() == 5:
+            obj = obj.contiguous(memory_format=torch.channels_last_3d)
+        return obj
+    if isinstance(obj, dict):
+        return {k: to_device(v, device, channels_last_3d) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(to_device(v, device, channels_last_3d) for v in obj)
+    return obj
+
+
+def _model_channels_last_3d(model: nn.Module) -> None:
+    """channels_last_3d for 5-D parameters only (``Module.to`` would fail on 4-D ones)."""
+    for param in model.parameters():
+        if param.dim() == 5:
+            param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+
+
+def _lr_factor(config: TrainConfig) -> Callable[[int], float]:
+    """Multiplier of the base lr after ``epoch`` scheduler steps: warmup, then the schedule."""
+    warm, total = config.warmup_epochs, config.epochs
+
+    def factor(epoch: int) -> float:
+        if epoch < warm:
+            return (epoch + 1) / warm
+        e = epoch - warm
+        if config.schedule == "step":
+            return config.gamma ** (e // config.step_size)
+        if config.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(e, total - warm) / (total - warm)))
+        return 1.0
+
+    return factor
+
+
+def build_optimizer(groups: list[dict[str, Any]], config: TrainConfig) -> torch.optim.Optimizer:
+    """The configured optimizer over ``groups`` (each with its own ``lr``)."""
+    wd = config.weight_decay
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=wd)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=config.lr, weight_decay=wd)
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=wd)
+
+
+def _param_groups(model: nn.Module, config: TrainConfig) -> tuple[list[dict[str, Any]], list]:
+    """Group 0: parameters trainable now. Group 1 (v2 only): the frozen tensors among the last
+    ``unfreeze_last_n`` of ``unfreeze_module``, registered up front at ``unfreeze_lr``.
+
+    Registering them from the start (they have no grad while frozen, so the optimizer skips
+    them) keeps one optimizer and one scheduler whose state dicts resume before or after the
+    unfreeze event alike. Returns the groups and, per group, its lr lambda.
+    """
+    base = [p for p in model.parameters() if p.requires_grad]
+    late: list[nn.Parameter] = []
+    if config.unfreeze_at_epoch is not None:
+        target = model.get_submodule(config.unfreeze_module)
+        params = list(target.parameters())
+        n = config.unfreeze_last_n
+        if n > len(params):
+            raise ValueError(
+                f"unfreeze_last_n={n} but {config.unfreeze_module or 'the model'!r} has only "
+                f"{len(params)} parameter tensors"
+            )
+        late = [p for p in params[len(params) - n :] if not p.requires_grad]
+    groups, lambdas = [], []
+    if base:
+        groups.append({"params": base, "lr": config.lr})
+        lambdas.append(_lr_factor(config))
+    if late:
+        groups.append({"params": late, "lr": config.unfreeze_lr or config.lr})
+        lambdas.append(lambda _epoch: 1.0)
+    if not groups:
+        raise ValueError("the model has no trainable parameters and nothing to unfreeze")
+    return groups, lambdas
+
+
+def _improved(value: float, best: float | None, mode: str) -> bool:
+    if math.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value < best if mode == "min" else value > best
+
+
+def _loader_generator(loader: Iterable | None) -> torch.Generator | None:
+    return getattr(loader, "generator", None) if loader is not None else None
+
+
+def _set_epoch(loader: Iterable | None, epoch: int) -> None:
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    val_loader: Iterable | None,
+    loss_fn: LossFn,
+    config: TrainConfig,
+    out_dir: str | Path,
+    metrics_fn: MetricsFn | None = None,
+    monitor: str = "val_loss",
+    mode: str = "min",
+    resume: bool = True,
+    live: bool = True,
+    device: torch.device | str | None = None,
+    batch_to_inputs: Callable[[Any], tuple[Any, Any]] = default_batch_to_inputs,
+) -> TrainResult:
+    """Train ``model`` for ``config.epochs`` epochs, resuming from ``out_dir/latest.pt``.
+
+    ``loss_fn(outputs, targets)`` returns a scalar per batch; epoch losses are the mean over
+    batches (over all ranks under DDP). ``metrics_fn(outputs, targets)`` gets the whole
+    validation set's outputs and targets concatenated (on CPU) and returns extra named numbers.
+    ``monitor`` (``"val_loss"``, ``"train_loss"`` or a metric name) decides ``best.pt`` in
+    ``mode`` ``"min"`` or ``"max"``. Batches that are ``None`` (every clip failed to decode) are
+    skipped and counted. A resumed run's weights and losses equal an uninterrupted run's when
+    the loaders' order depends only on the seed and epoch (see :func:`make_loader`).
+    Under DDP a ``None`` batch on one rank only would stall the others; exact-resume is
+    guaranteed for a single process.
+    """
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    info = dist_info()
+    if device is None:
+        device = f"cuda:{info.local_rank}" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    on_cuda = device.type == "cuda"
+    use_amp = config.amp == "bf16" or (config.amp == "auto" and on_cuda)
+    channels_last = config.channels_last_3d and on_cuda
+    out_dir = Path(out_dir)
+    latest_path, best_path = out_dir / LATEST, out_dir / BEST
+    if info.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    seed_everything(config.seed)
+    model.to(device)
+    if channels_last:
+        _model_channels_last_3d(model)
+    groups, lambdas = _param_groups(model, config)
+    optimizer = build_optimizer(groups, config)
+    scheduler = LambdaLR(optimizer, lambdas)
+
+    history: list[dict[str, float]] = []
+    best_metric: float | None = None
+    best_epoch: int | None = None
+    skipped = 0
+    start_epoch = 1
+    unfrozen = False
+    train_gen, val_gen = _loader_generator(train_loader), _loader_generator(val_loader)
+    if resume and latest_path.is_file():
+        ckpt = load_checkpoint(latest_path, map_location="cpu")
+        model.load_state_dict(ckpt["model"])
+        set_trainable(model, ckpt["trainable"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"])
+        gens = ckpt.get("loader_generators", {})
+        if train_gen is not None and gens.get("train") is not None:
+            train_gen.set_state(gens["train"])
+        if val_gen is not None and gens.get("val") is not None:
+            val_gen.set_state(gens["val"])
+        history = list(ckpt["history"])
+        best_metric, best_epoch = ckpt["best_metric"], ckpt["best_epoch"]
+        skipped = int(ckpt["skipped_batches"])
+        unfrozen = bool(ckpt["unfrozen"])
+        start_epoch = int(ckpt["epoch"]) + 1
+
+    def wrap(m: nn.Module) -> nn.Module:
+        if info.world_size == 1:
+            return m
+        ids = [device.index] if on_cuda else None
+        return DistributedDataParallel(m, device_ids=ids)
+
+    net = wrap(model)
+    logger = _open_live(out_dir, config, resumed=start_epoch > 1) if live and info.is_main else None
+    autocast = (
+        (lambda: torch.autocast(device.type, dtype=torch.bfloat16))
+        if use_amp
+        else contextlib.nullcontext
+    )
+
+    try:
+        for epoch in range(start_epoch, config.epochs + 1):
+            if (
+                config.unfreeze_at_epoch is not None
+                and not unfrozen
+                and epoch >= config.unfreeze_at_epoch
+            ):
+                unfreeze_last(model.get_submodule(config.unfreeze_module), config.unfreeze_last_n)
+                unfrozen = True
+                net = wrap(model)  # DDP registers gradients only for params trainable at wrap
+            _set_epoch(train_loader, epoch)
+            _set_epoch(val_loader, epoch)
+            lr = optimizer.param_groups[0]["lr"]
+
+            net.train()
+            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+            n_batches = 0
+            bar = progress_bar(
+                train_loader,
+                enabled=None if info.is_main else False,
+                desc=f"epoch {epoch}/{config.epochs}",
+                leave=False,
+            )
+            for batch in bar:
+                if batch is None:
+                    skipped += 1
+                    continue
+                inputs, targets = batch_to_inputs(batch)
+                inputs = to_device(inputs, device, channels_last)
+                targets = to_device(targets, device)
+                optimizer.zero_grad(set_to_none=True)
+                with autocast():
+                    loss = loss_fn(net(inputs), targets)
+                loss.backward()
+                if config.grad_clip is not None:
+                    params = [p for p in model.parameters() if p.grad is not None]
+                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+                optimizer.step()
+                loss_sum += loss.detach().double()
+                n_batches += 1
+                if n_batches % config.log_every == 0:
+                    bar.set_postfix(loss=f"{loss_sum.item() / n_batches:.4g}")
+            bar.close()
+            total, count = all_reduce_sum([loss_sum.item(), float(n_batches)], device)
+            record: dict[str, float] = {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": total / count if count else math.nan,
+            }
+            if val_loader is not None:
+                record.update(
+                    _evaluate(
+                        net,
+                        val_loader,
+                        loss_fn,
+                        metrics_fn,
+                        device,
+                        channels_last,
+                        autocast,
+                        batch_to_inputs,
+                    )
+                )
+            scheduler.step()
+            record["skipped_batches"] = skipped
+            history.append(record)
+
+            if monitor not in record:
+                raise ValueError(f"monitor {monitor!r} not among the logged values {list(record)}")
+            improved = _improved(float(record[monitor]), best_metric, mode)
+            if improved:
+                best_metric, best_epoch = float(record[monitor]), epoch
+            if info.is_main:
+                state = {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch,
+                    "best_metric": best_metric,
+                    "best_epoch": best_epoch,
+                    "monitor": monitor,
+                    "mode": mode,
+                    "history": history,
+                    "skipped_batches": skipped,
+                    "unfrozen": unfrozen,
+                    "trainable": trainable_names(model),
+                    "rng": get_rng_state(),
+                    "loader_generators": {
+                        "train": train_gen.get_state() if train_gen is not None else None,
+                        "val": val_gen.get_state() if val_gen is not None else None,
+                    },
+                    "config": config.to_dict(),
+                }
+                # best first: a crash between the two writes then just repeats this epoch
+                if improved:
+                    save_checkpoint(best_path, state)
+                save_checkpoint(latest_path, state)
+                if logger is not None:
+                    logger.step = epoch - 1
+                    for key, value in record.items():
+                        if key != "epoch":
+                            logger.log_metric(key, value)
+                    logger.next_step()
+            barrier()
+    finally:
+        if logger is not None:
+            logger.end()
+
+    return TrainResult(
+        history=history,
+        best_metric=best_metric,
+        best_epoch=best_epoch,
+        skipped_batches=skipped,
+        latest_path=latest_path,
+        best_path=best_path,
+        start_epoch=start_epoch,
+        trainable=trainable_names(model),
+    )
+
+
+@torch.no_grad()
+def _evaluate(
+    net: nn.Module,
+    loader: Iterable,
+    loss_fn: LossFn,
+    metrics_fn: MetricsFn | None,
+    device: torch.device,
+    channels_last: bool,
+    autocast: Callable[[], Any],
+    batch_to_inputs: Callable[[Any], tuple[Any, Any]],
+) -> dict[str, float]:
+    """Validation loss (mean over batches and ranks) and, with ``metrics_fn``, extra metrics."""
+    net.eval()
+    loss_sum, n_batches = 0.0, 0
+    outputs, targets = [], []
+    for batch in loader:
+        if batch is None:
+            continue
+        x, y = batch_to_inputs(batch)
+        x = to_device(x, device, channels_last)
+        y = to_device(y, device)
+        with autocast():
+            out = net(x)
+            loss = loss_fn(out, y)
+        loss_sum += float(loss)
+        n_batches += 1
+        if metrics_fn is not None:
+            outputs.append(to_device(out, torch.device("cpu")))
+            targets.append(to_device(y, torch.device("cpu")))
+    total, count = all_reduce_sum([loss_sum, float(n_batches)], device)
+    result = {"val_loss": total / count if count else math.nan}
+    if metrics_fn is not None:
+        outputs, targets = _gather(outputs), _gather(targets)
+        out_cat = torch.cat(outputs).float() if outputs else torch.empty(0)
+        tgt_cat = torch.cat(targets) if targets else torch.empty(0)
+        result.update({k: float(v) for k, v in metrics_fn(out_cat, tgt_cat).items()})
+    return result
+
+
+def _gather(items: list[Any]) -> list[Any]:
+    """All ranks' lists concatenated in rank order (the list itself without DDP)."""
+    info = dist_info()
+    if info.world_size == 1:
+        return items
+    parts: list[Any] = [None] * info.world_size
+    torch.distributed.all_gather_object(parts, items)
+    return [x for part in parts for x in part]
+
+
+def _open_live(out_dir: Path, config: TrainConfig, resumed: bool) -> Any:
+    """dvclive writer under ``out_dir/dvclive`` that never touches DVC experiments or dvc.yaml.
+
+    ``save_dvc_exp=False`` and ``dvcyaml=None``: the pipeline's own dvc.yaml declares the
+    outputs; a resumed run appends to the existing metric files.
+    """
+    from dvclive import Live
+
+    logger = Live(dir=str(out_dir / "dvclive"), resume=resumed, save_dvc_exp=False, dvcyaml=None)
+    logger.log_params({k: v for k, v in config.to_dict().items() if v is not None})
+    return logger

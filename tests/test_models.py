@@ -1,0 +1,230 @@
+"""vidad.models: registry, published parameter / MAC counts, shapes, C3D variants, weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models.video import R2Plus1D_18_Weights, r2plus1d_18
+from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D
+
+from vidad.models import (
+    PretrainedWeightsUnavailable,
+    count_macs,
+    count_params,
+    create_model,
+    list_models,
+    load_c3d_state_dict,
+    r2plus1d_midplanes,
+)
+from vidad.models.c3d import CONV_NAMES
+
+ALL_MODELS = ["c3d", "r2plus1d_18", "r3d_18", "slow_r50", "slowfast_r50", "timesformer"]
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def test_list_models():
+    assert list_models() == ALL_MODELS
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "c4d"}, "valid models: c3d, r2plus1d_18"),
+        ({"name": "c3d", "size": "huge"}, "valid sizes: paper, small, tiny"),
+        ({"name": "c3d", "depth": 3}, "valid options: crop_size, num_frames, temporal_depth"),
+        ({"name": "c3d", "temporal_depth": 4}, "valid values: 1, 3, 5, 7, 'increasing'"),
+        ({"name": "timesformer", "attention_type": "axial"}, "'space_only'"),
+        ({"name": "c3d", "pretrained": "kinetics400"}, "none (random init only)"),
+        ({"name": "r3d_18", "size": "tiny", "pretrained": "kinetics400"}, "size='paper'"),
+    ],
+)
+def test_create_model_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        create_model(**kwargs)
+
+
+# ----------------------------------------------------------------------------- paper sizes
+
+# name, extra kwargs, exact count we measure, published count (SPEC sections 2, 4, 6)
+PAPER_PARAMS = [
+    ("c3d", {"num_classes": 101}, 78_409_573, 78.4e6),
+    ("r2plus1d_18", {}, 31_505_325, 31.5e6),
+    ("r3d_18", {}, 33_371_472, 33.4e6),
+    ("slowfast_r50", {}, 34_566_488, 34.57e6),
+    ("slow_r50", {}, 32_454_096, 32.4e6),
+    # HF TimeSformer-Base + 400-way classifier; published 121.4M (divided), 85.9M (others)
+    ("timesformer", {}, 121_566_352, 121.4e6),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "exact", "published"), PAPER_PARAMS)
+def test_paper_param_counts(name, kwargs, exact, published):
+    n = count_params(create_model(name, **kwargs))
+    assert n == exact
+    tolerance = {"slowfast_r50": 0.05e6, "timesformer": 0.2e6}.get(name, 0.1e6)
+    assert abs(n - published) < tolerance
+
+
+@pytest.mark.parametrize("name", ["c3d", "r2plus1d_18", "r3d_18", "slowfast_r50", "timesformer"])
+def test_paper_embed_dims(name):
+    expected = {"c3d": 4096, "r2plus1d_18": 512, "r3d_18": 512, "slowfast_r50": 2304}
+    assert create_model(name).embed_dim == expected.get(name, 768)
+
+
+def test_c3d_paper_macs_and_flatten():
+    model = create_model("c3d", num_classes=101)
+    assert model.flatten_dim == 8192
+    macs = count_macs(model, torch.zeros(1, 3, 16, 112, 112))
+    assert macs == 38_547_378_176
+    assert abs(macs / 38.5e9 - 1) < 0.02
+
+
+def test_r2plus1d_matches_torchvision_exactly():
+    ours = create_model("r2plus1d_18").net.state_dict()
+    reference = r2plus1d_18().state_dict()
+    assert {k: v.shape for k, v in ours.items()} == {k: v.shape for k, v in reference.items()}
+
+
+def test_midplanes_formula_matches_torchvision():
+    net = r2plus1d_18()
+    blocks = [m for m in net.modules() if isinstance(m, BasicBlock)]
+    for block in blocks:
+        conv1 = block.conv1[0]
+        assert isinstance(conv1, Conv2Plus1D)
+        in_planes, planes = conv1[0].in_channels, conv1[3].out_channels
+        assert conv1[0].out_channels == r2plus1d_midplanes(in_planes, planes)
+        # torchvision reuses conv1's M_i for conv2, i.e. formula(N_{i-1}, N_i) not (N_i, N_i)
+        assert block.conv2[0][0].out_channels == r2plus1d_midplanes(in_planes, planes)
+    assert r2plus1d_midplanes(64, 64) == 144
+    assert r2plus1d_midplanes(64, 128) == 230
+    # parameter match with the full 3-D conv it replaces (to within the floor)
+    n_in, n_out = 128, 256
+    m = r2plus1d_midplanes(n_in, n_out)
+    assert abs((9 * n_in * m + 3 * m * n_out) - 27 * n_in * n_out) < 9 * n_in + 3 * n_out
+
+
+# ----------------------------------------------------------------------------- tiny forwards
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_tiny_forward_shapes(name):
+    torch.manual_seed(0)
+    model = create_model(name, size="tiny", num_classes=7).eval()
+    clip = model.input_spec.example(batch_size=2)
+    with torch.no_grad():
+        features = model.forward_features(clip)
+        logits = model(clip)
+    assert features.shape == (2, model.embed_dim)
+    assert logits.shape == (2, 7)
+    assert torch.allclose(model.forward_head(features), logits, atol=1e-5)
+
+
+def test_input_specs():
+    sf = create_model("slowfast_r50", size="tiny").input_spec
+    assert sf.alpha == 4 and sf.layout == "CTHW"
+    slow, fast = sf.example(1)
+    assert slow.shape[2] * 4 == fast.shape[2] == sf.num_frames
+    assert create_model("timesformer", size="tiny").input_spec.layout == "TCHW"
+    with pytest.raises(AttributeError):
+        sf.alpha = 8  # frozen
+
+
+def test_c3d_eight_frame_input():
+    model = create_model("c3d", size="tiny", num_frames=8).eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 8, 64, 64)).shape == (1, 400)
+    with pytest.raises(ValueError, match="built for 8x64"):
+        model(torch.zeros(1, 3, 16, 112, 112))
+
+
+def test_c3d_temporal_depth_variants():
+    counts = {}
+    for depth in (1, 3, 5, 7, "increasing", "decreasing"):
+        model = create_model("c3d", size="tiny", num_classes=5, temporal_depth=depth).eval()
+        assert model.conv3a.kernel_size[0] == (5 if isinstance(depth, str) else depth)
+        with torch.no_grad():
+            assert model(torch.zeros(1, 3, 16, 64, 64)).shape == (1, 5)
+        counts[depth] = count_params(model)
+    assert counts[1] < counts[3] < counts[5] < counts[7]
+    assert counts["increasing"] != counts["decreasing"]
+    assert len(set(counts.values())) == 6
+
+
+def test_c3d_state_dict_mapping():
+    source = create_model("c3d", size="tiny", num_classes=5)
+    # an nn.Sequential-style dict with gaps for ReLU / pool / dropout layers
+    legacy = {}
+    for i, name in enumerate(CONV_NAMES):
+        for param in ("weight", "bias"):
+            legacy[f"features.{3 * i}.{param}"] = source.state_dict()[f"{name}.{param}"]
+    for i, name in enumerate(("fc6", "fc7", "fc8")):
+        for param in ("weight", "bias"):
+            legacy[f"classifier.{3 * i}.{param}"] = source.state_dict()[f"{name}.{param}"]
+    target = create_model("c3d", size="tiny", num_classes=5)
+    assert load_c3d_state_dict(target, legacy) == ([], [])
+    for key, value in source.state_dict().items():
+        assert torch.equal(target.state_dict()[key], value), key
+    # another label set: fc8 stays at its init, the rest loads
+    other = create_model("c3d", size="tiny", num_classes=9)
+    missing, _ = load_c3d_state_dict(other, legacy)
+    assert sorted(missing) == ["fc8.bias", "fc8.weight"]
+    assert torch.equal(other.fc7.weight, source.fc7.weight)
+
+
+# ----------------------------------------------------------------------------- pretrained
+
+
+@pytest.fixture
+def offline_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("VIDAD_ALLOW_DOWNLOAD", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("r2plus1d_18", "r2plus1d_18-91a641e6.pth"),
+        ("slowfast_r50", "SLOWFAST_8x8_R50.pyth"),
+        ("timesformer", "huggingface.co/facebook/timesformer-base-finetuned-k400"),
+    ],
+)
+def test_pretrained_offline_error(offline_caches, name, source):
+    with pytest.raises(PretrainedWeightsUnavailable) as info:
+        create_model(name, pretrained="kinetics400")
+    message = str(info.value)
+    assert source in message
+    assert str(offline_caches) in message  # where to put it
+    assert "VIDAD_ALLOW_DOWNLOAD=1" in message
+
+
+def test_pretrained_torchvision_from_cache(offline_caches):
+    reference = r2plus1d_18()
+    url = R2Plus1D_18_Weights.KINETICS400_V1.url
+    path = offline_caches / "torch" / "hub" / "checkpoints" / url.rsplit("/", 1)[1]
+    path.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), path)
+    model = create_model("r2plus1d_18", pretrained="kinetics400")
+    for key, value in reference.state_dict().items():
+        assert torch.equal(model.net.state_dict()[key], value), key
+    # new label set: backbone loaded, fresh head
+    model = create_model("r2plus1d_18", num_classes=10, pretrained="kinetics400")
+    assert torch.equal(
+        model.net.layer4[1].conv2[0][0].weight, reference.layer4[1].conv2[0][0].weight
+    )
+    assert isinstance(model.net.fc, nn.Linear) and model.net.fc.out_features == 10
+
+
+@pytest.mark.parametrize(
+    ("attention_type", "exact"), [("space_only", 86_106_256), ("joint_space_time", 86_112_400)]
+)
+def test_timesformer_attention_variant_params(attention_type, exact):
+    """Published 85.9M for both; HF's count is 0.2M above (its 400-way head is 0.3M)."""
+    n = count_params(create_model("timesformer", attention_type=attention_type))
+    assert n == exact
+    assert abs(n - 85.9e6) < 0.25e6
