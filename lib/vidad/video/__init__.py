@@ -1,5 +1,6 @@
 """Video input: decoding (PyAV), clip transforms, manifests and clip datasets."""
 
+from vidad.video.cache import CachedClipDataset, ClipCacheSpec, build_clip_cache
 from vidad.video.dataset import ClipDataset, collate_skip_none
 from vidad.video.decode import (
     DecodeReport,
@@ -23,11 +24,14 @@ from vidad.video.transforms import KINETICS_MEAN, KINETICS_STD, make_clip_transf
 __all__ = [
     "KINETICS_MEAN",
     "KINETICS_STD",
+    "CachedClipDataset",
+    "ClipCacheSpec",
     "ClipDataset",
     "DecodeReport",
     "ManifestError",
     "VideoDecodeError",
     "VideoInfo",
+    "build_clip_cache",
     "collate_skip_none",
     "make_clip_transform",
     "probe_video",

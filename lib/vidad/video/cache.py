@@ -1,0 +1,172 @@
+"""Decode every clip once: a uint8 clip cache on disk, and a dataset that reads from it.
+
+Training for 30 epochs with :class:`~vidad.video.dataset.ClipDataset` decodes every clip 30
+times; the seeds did exactly that. The clips a model sees are always the same ``num_frames``
+uniformly spaced frames (random crops and scales come *after* decoding), so they can be decoded
+once, resized once, and stored as one ``(N, T, H, W, 3)`` uint8 array that later epochs (and
+later chapters) memory-map. The cache is keyed by the manifest rows, ``num_frames`` and the
+stored size, so a changed dataset or setting never reads stale clips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from vidad.progress import progress_bar
+from vidad.video.decode import DecodeReport, VideoDecodeError, read_clip
+from vidad.video.manifest import MANIFEST_NAME, read_manifest, select_split
+
+CACHE_VERSION = 1
+ARRAY_NAME = "clips.npy"
+INDEX_NAME = "index.csv"
+META_NAME = "meta.json"
+
+
+@dataclass(frozen=True)
+class ClipCacheSpec:
+    """What is stored: ``num_frames`` uniformly spaced frames resized to ``height x width``."""
+
+    num_frames: int
+    height: int
+    width: int
+
+    def __post_init__(self) -> None:
+        if min(self.num_frames, self.height, self.width) < 1:
+            raise ValueError(f"invalid ClipCacheSpec {self}: every value must be >= 1")
+
+
+def resize_clip(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(T, H, W, 3) uint8 -> (T, height, width, 3) uint8, antialiased bilinear."""
+    if frames.shape[1:3] == (height, width):
+        return frames
+    clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    small = F.interpolate(
+        clip, size=(height, width), mode="bilinear", antialias=True, align_corners=False
+    )
+    return small.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def cache_key(table: pd.DataFrame, spec: ClipCacheSpec) -> str:
+    """Hash of the rows (path, label, split) and the spec: any change gives a new cache."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"version": CACHE_VERSION, **asdict(spec)}).encode())
+    for path, label, split in zip(table["path"], table["label"], table["split"], strict=True):
+        digest.update(f"{path}\t{label}\t{split}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_clip_cache(
+    table: pd.DataFrame,
+    cache_root: str | Path,
+    spec: ClipCacheSpec,
+    report: DecodeReport | None = None,
+    progress: bool | None = None,
+) -> Path:
+    """Decode the clips of ``table`` (a manifest with ``abspath``) once into ``cache_root/<key>``.
+
+    Returns the cache folder. An existing complete cache with the same key is reused without
+    decoding anything. Clips that fail to decode are skipped and reported; the folder's
+    ``index.csv`` lists the rows that were stored, in array order. The folder is written under
+    a temporary name and renamed at the end, so an interrupted build leaves no half cache.
+    """
+    report = report or DecodeReport(name="clip cache")
+    folder = Path(cache_root) / cache_key(table, spec)
+    if (folder / META_NAME).is_file():
+        meta = json.loads((folder / META_NAME).read_text())
+        for path, reason in meta["skipped"]:  # a reused cache reports what it left out
+            report.fail(path, reason)
+        report.ok(meta["clips"])
+        return folder
+    tmp = folder.with_name(folder.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    shape = (len(table), spec.num_frames, spec.height, spec.width, 3)
+    array = np.lib.format.open_memmap(tmp / ARRAY_NAME, mode="w+", dtype=np.uint8, shape=shape)
+    kept: list[int] = []
+    rows = progress_bar(range(len(table)), desc="caching clips", unit="clip", enabled=progress)
+    for i in rows:
+        path = table["abspath"].iloc[i]
+        try:
+            frames = read_clip(path, spec.num_frames)
+        except VideoDecodeError as err:
+            report.fail(path, err)
+            continue
+        report.ok()
+        array[len(kept)] = resize_clip(frames, spec.height, spec.width)
+        kept.append(i)
+    array.flush()
+    del array
+    if len(kept) < len(table):  # shrink the array to the clips that decoded
+        full = np.load(tmp / ARRAY_NAME, mmap_mode="r")
+        np.save(tmp / "kept.npy", full[: len(kept)])
+        del full
+        (tmp / "kept.npy").replace(tmp / ARRAY_NAME)
+    index = table.iloc[kept].drop(columns=["abspath"], errors="ignore")
+    index.to_csv(tmp / INDEX_NAME, index=False, lineterminator="\n")
+    meta = {
+        "version": CACHE_VERSION,
+        **asdict(spec),
+        "clips": len(kept),
+        "skipped": report.failures,
+    }
+    (tmp / META_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+    if folder.exists():
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    return folder
+
+
+class CachedClipDataset(Dataset):
+    """The clips of some manifest splits, read from a clip cache (built on first use).
+
+    Items are ``dict(video=transform(uint8 (T, H, W, 3)), label, index, path)``, the same as
+    :class:`~vidad.video.dataset.ClipDataset`, so the two are interchangeable in a DataLoader.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        splits: str | Iterable[str],
+        spec: ClipCacheSpec,
+        cache_root: str | Path,
+        transform: Callable[[Any], Any] | None = None,
+        manifest_name: str = MANIFEST_NAME,
+        progress: bool | None = None,
+    ) -> None:
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"dataset root {root} does not exist (or is not a folder)")
+        table = select_split(read_manifest(root, manifest_name), splits)
+        self.report = DecodeReport(name=f"{root.name} cache")
+        self.folder = build_clip_cache(table, cache_root, spec, self.report, progress)
+        self.table = pd.read_csv(self.folder / INDEX_NAME, dtype={"path": str, "class": str})
+        self.clips = np.load(self.folder / ARRAY_NAME, mmap_mode="r")
+        self.transform = transform
+        self.spec = spec
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        clip = np.array(self.clips[index])  # copy out of the read-only memory map
+        video = self.transform(clip) if self.transform is not None else clip
+        row = self.table.iloc[index]
+        return {
+            "video": video,
+            "label": int(row["label"]),
+            "index": int(index),
+            "path": str(row["path"]),
+        }
