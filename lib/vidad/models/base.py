@@ -7,6 +7,7 @@ cut off, so every model exposes ``forward_features`` (the embedding) separately 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,8 +16,10 @@ from torch import nn
 
 Clip = torch.Tensor | list[torch.Tensor]
 
-KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
-KINETICS_STD = (0.22803, 0.22145, 0.216989)
+# torchvision's Kinetics-400 statistics (its video models were trained with them); pytorchvideo
+# and the TimeSformer seed use 0.45 / 0.225 (vidad.video.transforms.KINETICS_MEAN / _STD).
+TORCHVISION_KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
+TORCHVISION_KINETICS_STD = (0.22803, 0.22145, 0.216989)
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,8 @@ class InputSpec:
 
     num_frames: int
     crop_size: int
-    mean: tuple[float, float, float] = KINETICS_MEAN
-    std: tuple[float, float, float] = KINETICS_STD
+    mean: tuple[float, float, float] = TORCHVISION_KINETICS_MEAN
+    std: tuple[float, float, float] = TORCHVISION_KINETICS_STD
     layout: Literal["CTHW", "TCHW"] = "CTHW"
     alpha: int | None = None
 
@@ -52,7 +55,7 @@ def pack_pathways(clip: torch.Tensor, alpha: int) -> list[torch.Tensor]:
     return [clip.index_select(2, index), clip]
 
 
-class VideoModel(nn.Module):
+class VideoModel(nn.Module, ABC):
     """Base class: ``forward(clip) == head(forward_features(clip))``.
 
     Subclasses set ``embed_dim`` and ``input_spec`` and implement ``forward_features`` and
@@ -63,13 +66,13 @@ class VideoModel(nn.Module):
     embed_dim: int
     input_spec: InputSpec
 
+    @abstractmethod
     def forward_features(self, clip: Clip) -> torch.Tensor:
         """(B, embed_dim) embedding with the classifier cut off."""
-        raise NotImplementedError
 
+    @abstractmethod
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """(B, num_classes) logits from an embedding."""
-        raise NotImplementedError
 
     def forward(self, clip: Clip) -> torch.Tensor:
         return self.forward_head(self.forward_features(clip))

@@ -17,9 +17,7 @@ from torch import nn
 
 from vidad.models.base import InputSpec, VideoModel
 from vidad.models.registry import register_model
-
-PYTORCHVIDEO_MEAN = (0.45, 0.45, 0.45)
-PYTORCHVIDEO_STD = (0.225, 0.225, 0.225)
+from vidad.video.transforms import KINETICS_MEAN, KINETICS_STD
 
 
 @dataclass(frozen=True)
@@ -87,8 +85,8 @@ def slowfast_r50(size: str = "paper", num_classes: int = 400) -> PyTorchVideoNet
     spec = InputSpec(
         num_frames=cfg.num_frames,
         crop_size=cfg.crop_size,
-        mean=PYTORCHVIDEO_MEAN,
-        std=PYTORCHVIDEO_STD,
+        mean=KINETICS_MEAN,
+        std=KINETICS_STD,
         alpha=cfg.alpha,
     )
     return PyTorchVideoNet(net, spec, embed_dim)
@@ -117,7 +115,7 @@ def slow_r50(size: str = "paper", num_classes: int = 400) -> PyTorchVideoNet:
     spec = InputSpec(
         num_frames=cfg.num_frames,
         crop_size=cfg.crop_size,
-        mean=PYTORCHVIDEO_MEAN,
-        std=PYTORCHVIDEO_STD,
+        mean=KINETICS_MEAN,
+        std=KINETICS_STD,
     )
     return PyTorchVideoNet(net, spec, 32 * cfg.stem_dim)

@@ -14,10 +14,9 @@ from transformers import TimesformerConfig, TimesformerForVideoClassification
 
 from vidad.models.base import InputSpec, VideoModel
 from vidad.models.registry import register_model
+from vidad.video.transforms import KINETICS_MEAN, KINETICS_STD
 
 ATTENTION_TYPES = ("divided_space_time", "space_only", "joint_space_time")
-HF_MEAN = (0.45, 0.45, 0.45)
-HF_STD = (0.225, 0.225, 0.225)
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,8 @@ class Timesformer(VideoModel):
         self.input_spec = InputSpec(
             num_frames=cfg.num_frames,
             crop_size=cfg.image_size,
-            mean=HF_MEAN,
-            std=HF_STD,
+            mean=KINETICS_MEAN,
+            std=KINETICS_STD,
             layout="TCHW",
         )
 
