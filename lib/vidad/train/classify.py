@@ -1,0 +1,106 @@
+"""Train a clip classifier, pick its epoch on validation, score it once on test.
+
+Every architecture chapter asks the same question of a model ("how well does it classify
+held-out clips?"), so the protocol lives here once: train on ``train``; after every epoch
+measure validation accuracy; keep the checkpoint with the best validation accuracy; report the
+test accuracy of *that* checkpoint. The test split is touched exactly once per run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from vidad.train.checkpoint import load_checkpoint
+from vidad.train.config import TrainConfig
+from vidad.train.distributed import make_loader
+from vidad.train.loop import TrainResult, fit, to_device
+
+
+def accuracy_metrics(outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+    """Top-1 accuracy of logits against integer labels (``fit``'s ``metrics_fn``)."""
+    return {"val_accuracy": float((outputs.argmax(dim=1) == targets).float().mean())}
+
+
+@torch.no_grad()
+def evaluate_accuracy(
+    model: nn.Module, dataset: Dataset, batch_size: int, device: torch.device | str = "cpu"
+) -> float:
+    """Top-1 accuracy of ``model`` on every clip of ``dataset`` (eval mode, no gradients)."""
+    model.eval().to(device)
+    loader = make_loader(dataset, batch_size=batch_size, shuffle=False, seed=0)
+    correct = total = 0
+    for batch in loader:
+        clips = to_device(batch["video"], torch.device(device))
+        labels = batch["label"].to(device)
+        correct += int((model(clips).argmax(dim=1) == labels).sum())
+        total += len(labels)
+    return correct / total if total else float("nan")
+
+
+def run_directory(root: str | Path, name: str, settings: dict[str, Any]) -> Path:
+    """``root/name-<hash of settings>``: an interrupted run resumes, a changed one starts anew.
+
+    ``fit`` resumes from ``latest.pt`` when it exists; keying the folder by everything that
+    defines the run keeps a changed parameter from resuming somebody else's checkpoint.
+    """
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    return Path(root) / f"{name}-{digest.hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class ClassifierRun:
+    """Outcome of one run: per-epoch history, the chosen epoch and its test accuracy."""
+
+    name: str
+    history: list[dict[str, float]]
+    best_epoch: int
+    val_accuracy: float
+    test_accuracy: float
+    run_dir: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def train_classifier(
+    name: str,
+    model: nn.Module,
+    train: Dataset,
+    val: Dataset,
+    test: Dataset,
+    config: TrainConfig,
+    runs_root: str | Path,
+    settings: dict[str, Any],
+) -> ClassifierRun:
+    """Train ``model`` on ``train``, select on ``val`` accuracy, report ``test`` accuracy."""
+    run_dir = run_directory(runs_root, name, {**settings, "train": config.to_dict()})
+    result: TrainResult = fit(
+        model,
+        make_loader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed),
+        make_loader(val, batch_size=config.batch_size, shuffle=False, seed=config.seed),
+        nn.functional.cross_entropy,
+        config,
+        run_dir,
+        metrics_fn=accuracy_metrics,
+        monitor="val_accuracy",
+        mode="max",
+    )
+    device = next(model.parameters()).device
+    model.load_state_dict(load_checkpoint(result.best_path, map_location=device)["model"])
+    test_accuracy = evaluate_accuracy(model, test, config.batch_size, device)
+    return ClassifierRun(
+        name,
+        result.history,
+        int(result.best_epoch or 0),
+        float(result.best_metric or float("nan")),
+        test_accuracy,
+        str(run_dir),
+    )
