@@ -80,9 +80,9 @@ def test_accuracy_helpers() -> None:
 def test_layer_table_follows_the_real_forward_pass() -> None:
     model = create_model("c3d", size="tiny", num_classes=5, num_frames=8, crop_size=32)
     table = layer_table(model, model.input_spec.example(1))
-    assert list(table["layer"][:3]) == ["conv1", "pool1", "conv2"]
+    assert list(table["layer"][:4]) == ["conv1", "conv1_bn", "pool1", "conv2"]
     assert table.iloc[0]["output (C, T, H, W)"] == (8, 8, 32, 32)
-    assert table.iloc[1]["output (C, T, H, W)"] == (8, 8, 16, 16)  # pool1 keeps time
+    assert table.iloc[2]["output (C, T, H, W)"] == (8, 8, 16, 16)  # pool1 keeps time
     assert table.iloc[-1]["output (C, T, H, W)"] == (5,)
     assert table["parameters"].sum() == sum(p.numel() for p in model.parameters())
 

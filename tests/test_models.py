@@ -34,7 +34,10 @@ def test_list_models():
     [
         ({"name": "c4d"}, "valid models: c3d, r2plus1d_18"),
         ({"name": "c3d", "size": "huge"}, "valid sizes: paper, small, tiny"),
-        ({"name": "c3d", "depth": 3}, "valid options: crop_size, num_frames, temporal_depth"),
+        (
+            {"name": "c3d", "depth": 3},
+            "valid options: batch_norm, crop_size, num_frames, temporal_depth",
+        ),
         ({"name": "c3d", "temporal_depth": 4}, "valid values: 1, 3, 5, 7, 'increasing'"),
         ({"name": "timesformer", "attention_type": "axial"}, "'space_only'"),
         ({"name": "c3d", "pretrained": "kinetics400"}, "none (random init only)"),
@@ -154,7 +157,8 @@ def test_c3d_temporal_depth_variants():
 
 
 def test_c3d_state_dict_mapping():
-    source = create_model("c3d", size="tiny", num_classes=5)
+    # released C3D weights come from the original network, which has no batch norm
+    source = create_model("c3d", size="tiny", num_classes=5, batch_norm=False)
     # an nn.Sequential-style dict with gaps for ReLU / pool / dropout layers
     legacy = {}
     for i, name in enumerate(CONV_NAMES):
@@ -163,12 +167,12 @@ def test_c3d_state_dict_mapping():
     for i, name in enumerate(("fc6", "fc7", "fc8")):
         for param in ("weight", "bias"):
             legacy[f"classifier.{3 * i}.{param}"] = source.state_dict()[f"{name}.{param}"]
-    target = create_model("c3d", size="tiny", num_classes=5)
+    target = create_model("c3d", size="tiny", num_classes=5, batch_norm=False)
     assert load_c3d_state_dict(target, legacy) == ([], [])
     for key, value in source.state_dict().items():
         assert torch.equal(target.state_dict()[key], value), key
     # another label set: fc8 stays at its init, the rest loads
-    other = create_model("c3d", size="tiny", num_classes=9)
+    other = create_model("c3d", size="tiny", num_classes=9, batch_norm=False)
     missing, _ = load_c3d_state_dict(other, legacy)
     assert sorted(missing) == ["fc8.bias", "fc8.weight"]
     assert torch.equal(other.fc7.weight, source.fc7.weight)

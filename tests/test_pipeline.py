@@ -64,7 +64,7 @@ def smoke_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_repro_builds_every_chapter_and_the_book(smoke_book: Path) -> None:
     executed = sorted((smoke_book / "build/smoke/notebooks").glob("*.ipynb"))
-    assert [p.name for p in executed] == ["01_datasets.ipynb", "02_c3d.ipynb"]
+    assert [p.name for p in executed] == ["01_datasets.ipynb"]
     for path in executed:
         nb = nbformat.read(path, as_version=4)
         errors = [
@@ -83,10 +83,9 @@ def test_repro_builds_every_chapter_and_the_book(smoke_book: Path) -> None:
     index = smoke_book / "book/_build/html/index.html"
     assert index.is_file()
     assert "smoke" in (smoke_book / "book/_build/html/intro.html").read_text()
-    for name in ("01_datasets", "02_c3d"):
-        chapter = smoke_book / f"book/_build/html/notebooks/{name}.html"
-        assert chapter.is_file()
-        assert "<img" in chapter.read_text(), f"{name}: the chapter's figures must be rendered"
+    chapter = smoke_book / "book/_build/html/notebooks/01_datasets.html"
+    assert chapter.is_file()
+    assert "<img" in chapter.read_text(), "the chapter's figures must be rendered"
 
 
 @pytest.mark.slow
@@ -132,7 +131,6 @@ def test_changing_a_chapter_parameter_reruns_only_that_chapter_and_the_book(
         params.write_text(original)
     assert "datasets:" in status
     assert "synth:" not in status
-    assert "c3d:" not in status
 
 
 @pytest.mark.slow
@@ -141,13 +139,3 @@ def test_rerunning_a_chapter_gives_the_same_numbers(smoke_book: Path) -> None:
     before = json.loads(metrics.read_text())
     run([str(BIN / "dvc"), "repro", "--force", "--single-item", "datasets"], smoke_book)
     assert json.loads(metrics.read_text()) == before
-
-
-@pytest.mark.slow
-def test_c3d_chapter_checks_the_paper_size_model(smoke_book: Path) -> None:
-    metrics = json.loads((smoke_book / "results/smoke/02_c3d.json").read_text())
-    assert round(metrics["paper_params"] / 1e6, 1) == 78.4
-    assert abs(metrics["paper_gmacs"] - 38.5) / 38.5 < 0.01
-    assert set(metrics["depth_search"]) == {"1", "3"}
-    for run in metrics["depth_search"].values():
-        assert 0.0 <= run["test_accuracy"] <= 1.0

@@ -10,6 +10,7 @@ from torch import nn
 
 LAYER_TYPES: tuple[type[nn.Module], ...] = (
     nn.Conv3d,
+    nn.BatchNorm3d,
     nn.MaxPool3d,
     nn.AvgPool3d,
     nn.AdaptiveAvgPool3d,
@@ -28,6 +29,8 @@ def _describe(module: nn.Module) -> str:
         kernel = module.kernel_size
         kernel = kernel if isinstance(kernel, tuple) else (kernel,) * 3
         return f"{type(module).__name__[:3].lower()} pool {'x'.join(map(str, kernel))}"
+    if isinstance(module, nn.BatchNorm3d):
+        return f"batch norm ({module.num_features} channels)"
     if isinstance(module, nn.Linear):
         return f"fully connected {module.in_features} -> {module.out_features}"
     return type(module).__name__

@@ -45,13 +45,29 @@ def evaluate_accuracy(
     return correct / total if total else float("nan")
 
 
-def run_directory(root: str | Path, name: str, settings: dict[str, Any]) -> Path:
-    """``root/name-<hash of settings>``: an interrupted run resumes, a changed one starts anew.
+#: Library code whose changes make old checkpoints meaningless (models, training, clip input).
+CODE_DIRS: tuple[str, ...] = ("models", "train", "video")
 
-    ``fit`` resumes from ``latest.pt`` when it exists; keying the folder by everything that
-    defines the run keeps a changed parameter from resuming somebody else's checkpoint.
+
+def code_fingerprint() -> str:
+    """Hash of the library sources in :data:`CODE_DIRS` (a changed model must not resume)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for sub in CODE_DIRS:
+        for file in sorted((package / sub).rglob("*.py")):
+            digest.update(file.relative_to(package).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def run_directory(root: str | Path, name: str, settings: dict[str, Any]) -> Path:
+    """``root/name-<hash>``: an interrupted run resumes, a changed one starts anew.
+
+    ``fit`` resumes from ``latest.pt`` when it exists; keying the folder by the settings *and*
+    the library code keeps a changed parameter or model from resuming a stale checkpoint.
     """
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    key = {"settings": settings, "code": code_fingerprint()}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     return Path(root) / f"{name}-{digest.hexdigest()[:12]}"
 
 
