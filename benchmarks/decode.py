@@ -16,6 +16,8 @@ Both run on the same files; frames/s counts the frames of the source clips proce
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import sys
 import tempfile
 import time
@@ -79,6 +81,7 @@ def main(argv=None) -> int:
     parser.add_argument("--crop", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=3, help="best of this many passes")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here as JSON")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -142,6 +145,19 @@ def main(argv=None) -> int:
         print(f"max |difference| of the transformed clips (first file): {diff:.4g}")
     else:
         print(f"pytorchvideo path unavailable: {ptv_error}")
+    if args.json is not None:
+        meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        meta.update(
+            clips=len(paths),
+            frames=total_frames,
+            torch=torch.__version__,
+            threads=torch.get_num_threads(),
+            cpu=platform.processor() or platform.machine(),
+            pytorchvideo_error=ptv_error,
+        )
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"meta": meta, "rows": results}, indent=2) + "\n")
+        print(f"wrote {args.json}")
     if tmp is not None:
         tmp.cleanup()
     return 0

@@ -36,7 +36,7 @@ def test_list_models():
         ({"name": "c3d", "size": "huge"}, "valid sizes: paper, small, tiny"),
         (
             {"name": "c3d", "depth": 3},
-            "valid options: batch_norm, crop_size, num_frames, temporal_depth",
+            "valid options: batch_norm, crop_size, dropout, head, num_frames, temporal_depth",
         ),
         ({"name": "c3d", "temporal_depth": 4}, "valid values: 1, 3, 5, 7, 'increasing'"),
         ({"name": "timesformer", "attention_type": "axial"}, "'space_only'"),
@@ -136,11 +136,96 @@ def test_input_specs():
 
 
 def test_c3d_eight_frame_input():
-    model = create_model("c3d", size="tiny", num_frames=8).eval()
+    model = create_model("c3d", size="tiny", num_frames=8, head="flatten").eval()
     with torch.no_grad():
         assert model(torch.zeros(1, 3, 8, 64, 64)).shape == (1, 400)
     with pytest.raises(ValueError, match="built for 8x64"):
         model(torch.zeros(1, 3, 16, 112, 112))
+
+
+def test_c3d_avgpool_head_takes_any_crop_size():
+    # tiny pools by default; its temporal pools are laid out for num_frames at build time
+    model = create_model("c3d", size="tiny", num_classes=5, num_frames=8).eval()
+    assert model.config.head == "avgpool"
+    with torch.no_grad():
+        assert model(torch.zeros(2, 3, 8, 32, 32)).shape == (2, 5)
+        assert model(torch.zeros(1, 3, 8, 48, 48)).shape == (1, 5)
+    assert create_model("c3d", size="paper").config.head == "flatten"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"lateral": "time_strided_sampling"},
+        {"lateral": "time_to_channel"},
+        {"lateral": "none"},
+        {"pathways": "slow"},
+        {"pathways": "fast"},
+        {"alpha": 2},
+        {"channel_reduction": 4},
+    ],
+)
+def test_slowfast_ablation_variants_run(options):
+    model = create_model(
+        "slowfast_r50", size="tiny", num_classes=3, num_frames=8, crop_size=32, **options
+    ).eval()
+    x = model.input_spec.example(2)
+    with torch.no_grad():
+        assert model(x).shape == (2, 3)
+        assert model.forward_features(x).shape == (2, model.embed_dim)
+    if "pathways" in options:
+        assert isinstance(x, torch.Tensor)  # one pathway: a plain clip
+        expected = 8 // 4 if options["pathways"] == "slow" else 8
+        assert x.shape[2] == model.input_spec.num_frames == expected
+
+
+def test_slowfast_laterals_change_only_the_slow_input_width():
+    def params(**kw):
+        return count_params(create_model("slowfast_r50", size="tiny", num_classes=3, **kw))
+
+    conv, sample, t2c, none = (
+        params(),
+        params(lateral="time_strided_sampling"),
+        params(lateral="time_to_channel"),
+        params(lateral="none"),
+    )
+    assert none < sample < conv < t2c  # laterals add beta*C, 2*beta*C, alpha*beta*C channels
+    with pytest.raises(ValueError, match="needs two pathways"):
+        create_model("slowfast_r50", size="tiny", pathways="slow", lateral="none")
+
+
+def test_time_to_channel_keeps_each_slow_step_s_frames_together():
+    from vidad.models.slowfast import TimeStridedSampling, TimeToChannel
+
+    fast = torch.arange(8.0).view(1, 1, 8, 1, 1).expand(1, 2, 8, 1, 1)  # value = frame index
+    slow = torch.zeros(1, 4, 2, 1, 1)
+    fused, same = TimeToChannel(alpha=4)([slow, fast])
+    assert same is fast and fused.shape == (1, 4 + 2 * 4, 2, 1, 1)
+    # slow step 0 gets fast frames 0..3, step 1 frames 4..7, for each fast channel
+    assert fused[0, 4:, 0, 0, 0].tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+    assert fused[0, 4:, 1, 0, 0].tolist() == [4, 5, 6, 7, 4, 5, 6, 7]
+    sampled, _ = TimeStridedSampling(alpha=4)([slow, fast])
+    assert sampled[0, 4:, :, 0, 0].tolist() == [[0, 4], [0, 4]]
+
+
+def test_timesformer_space_only_returns_one_embedding_per_clip():
+    model = create_model(
+        "timesformer",
+        size="tiny",
+        num_classes=4,
+        attention_type="space_only",
+        num_frames=4,
+        crop_size=32,
+        patch_size=8,
+    ).eval()
+    x = model.input_spec.example(3)
+    assert x.shape == (3, 4, 3, 32, 32)
+    with torch.no_grad():
+        assert model.forward_features(x).shape == (3, model.embed_dim)
+        assert model(x).shape == (3, 4)
+        # averaging per-frame CLS tokens: reversing the frames changes nothing
+        assert torch.allclose(model(x), model(x.flip(1)), atol=1e-5)
 
 
 def test_c3d_temporal_depth_variants():

@@ -76,6 +76,18 @@ def run_chapter(
     executed = output_dir / f"{source.stem}.ipynb"
     # Progress bars would be printed into the page; papermill shows cell progress instead.
     os.environ.setdefault("TQDM_DISABLE", "1")
+    # Two import-time warnings that say nothing about the chapter would be printed into it:
+    # pytorchvideo's use of the deprecated torch.jit.script, and tqdm.auto without ipywidgets.
+    os.environ["PYTHONWARNINGS"] = ",".join(
+        filter(
+            None,
+            [
+                os.environ.get("PYTHONWARNINGS", ""),
+                "ignore:`torch.jit.script` is deprecated",
+                "ignore:IProgress not found",
+            ],
+        )
+    )
     try:
         papermill.execute_notebook(
             str(staged),

@@ -41,6 +41,10 @@ class C3DConfig:
     ``batch_norm`` (BatchNorm3d after every conv) is not in the paper, whose network trained for
     days on Sports-1M; the small presets turn it on because they are trained from scratch on
     little data, where the plain network barely leaves chance in a CPU budget.
+    ``head="avgpool"`` replaces pool5's flatten by global average pooling before fc6 (as
+    Res3D and every later 3-D CNN do). The paper's flatten ties fc6 to *where* the actor is in
+    the frame; trained from scratch on a few hundred clips whose actors stand anywhere, the
+    small presets stayed at chance with it (see the C3D chapter), so they pool.
     """
 
     widths: tuple[int, int, int, int, int] = (64, 128, 256, 512, 512)
@@ -50,6 +54,11 @@ class C3DConfig:
     crop_size: int = 112
     dropout: float = 0.5
     batch_norm: bool = False
+    head: str = "flatten"
+
+    def __post_init__(self) -> None:
+        if self.head not in C3D_HEADS:
+            raise ValueError(f"head must be one of {C3D_HEADS}, got {self.head!r}")
 
     def depths(self) -> tuple[int, ...]:
         """Temporal kernel depth of each of the 5 conv groups."""
@@ -58,10 +67,14 @@ class C3DConfig:
         return (self.temporal_depth,) * 5
 
 
+C3D_HEADS: tuple[str, ...] = ("flatten", "avgpool")
+
 C3D_SIZES: dict[str, C3DConfig] = {
     "paper": C3DConfig(),
-    "small": C3DConfig(widths=(16, 32, 64, 128, 128), fc_dim=512, batch_norm=True),
-    "tiny": C3DConfig(widths=(8, 16, 32, 64, 64), fc_dim=256, crop_size=64, batch_norm=True),
+    "small": C3DConfig(widths=(16, 32, 64, 128, 128), fc_dim=512, batch_norm=True, head="avgpool"),
+    "tiny": C3DConfig(
+        widths=(8, 16, 32, 64, 64), fc_dim=256, crop_size=64, batch_norm=True, head="avgpool"
+    ),
 }
 
 
@@ -109,7 +122,8 @@ class C3D(VideoModel):
             s = _pooled(s, 1 if g == 4 else 0)
         if t < 1 or s < 1:
             raise ValueError(f"input {config.num_frames}x{config.crop_size}^2 too small for C3D")
-        self.flatten_dim = in_ch * t * s * s  # 512 * 1 * 4 * 4 = 8192 for 16x112x112
+        # 512 * 1 * 4 * 4 = 8192 for 16x112x112; the channels alone after global pooling
+        self.flatten_dim = in_ch * t * s * s if config.head == "flatten" else in_ch
         self.fc6 = nn.Linear(self.flatten_dim, config.fc_dim)
         self.fc7 = nn.Linear(config.fc_dim, config.fc_dim)
         self.fc8 = nn.Linear(config.fc_dim, num_classes)
@@ -119,13 +133,17 @@ class C3D(VideoModel):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        # As torchvision's VGG: Kaiming for convolutions, N(0, 0.01) for the fully connected
-        # layers (Kaiming fan-out on fc8 gives logits so large that training stalls at chance).
+        # Kaiming for the convolutions and the ReLU layers fc6 / fc7 (fan-in, so activations
+        # keep their scale), N(0, 0.01) for the classifier fc8 so the first logits are small.
+        # VGG's N(0, 0.01) on fc6 / fc7 as well shrinks the activations ~3x per layer in the
+        # narrow presets; their ReLUs then die and training sits at chance.
         for m in self.modules():
             if isinstance(m, nn.Conv3d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.Linear):
+            elif m is self.fc8:
                 nn.init.normal_(m.weight, 0.0, 0.01)
+            elif isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             elif isinstance(m, nn.BatchNorm3d):
                 nn.init.ones_(m.weight)
             if isinstance(m, nn.Conv3d | nn.Linear | nn.BatchNorm3d) and m.bias is not None:
@@ -141,6 +159,8 @@ class C3D(VideoModel):
                     x = getattr(self, f"{name}_bn")(x)
                 x = self.relu(x)
             x = getattr(self, f"pool{g + 1}")(x)
+        if self.config.head == "avgpool":
+            x = x.mean(dim=(2, 3, 4))
         x = x.flatten(1)
         if x.shape[1] != self.flatten_dim:
             raise ValueError(
@@ -195,6 +215,8 @@ def load_c3d_state_dict(
     options={
         "temporal_depth": (1, 3, 5, 7, "increasing", "decreasing"),
         "batch_norm": (True, False),
+        "dropout": ANY,
+        "head": C3D_HEADS,
         "num_frames": ANY,
         "crop_size": ANY,
     },

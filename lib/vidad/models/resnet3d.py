@@ -7,14 +7,14 @@ torchvision's Kinetics-400 weights load unchanged, and the smaller presets share
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D, Conv3DSimple, VideoResNet
 
 from vidad.models.base import InputSpec, VideoModel
-from vidad.models.registry import register_model
+from vidad.models.registry import ANY, register_model
 
 
 def r2plus1d_midplanes(in_planes: int, out_planes: int, t: int = 3, d: int = 3) -> int:
@@ -116,17 +116,24 @@ class VideoResNetModel(VideoModel):
         return self.net.fc(features)
 
 
-@register_model("r3d_18", sizes=tuple(RESNET_SIZES), pretrained=("kinetics400",))
-def r3d_18(size: str = "paper", num_classes: int = 400) -> VideoResNetModel:
-    """R3D-18: full 3x3x3 convs (33.4M params at paper size)."""
-    config = RESNET_SIZES[size]
+_INPUT_OPTIONS = {"num_frames": ANY, "crop_size": ANY}
+
+
+@register_model(
+    "r3d_18", sizes=tuple(RESNET_SIZES), options=_INPUT_OPTIONS, pretrained=("kinetics400",)
+)
+def r3d_18(size: str = "paper", num_classes: int = 400, **inputs: int) -> VideoResNetModel:
+    """R3D-18: full 3x3x3 convs (33.4M params at paper size); ``inputs`` set the input spec."""
+    config = replace(RESNET_SIZES[size], **inputs)
     net = WidthVideoResNet(Conv3DSimple, basic_stem(config.widths[0]), config, num_classes)
     return VideoResNetModel(net, config)
 
 
-@register_model("r2plus1d_18", sizes=tuple(RESNET_SIZES), pretrained=("kinetics400",))
-def r2plus1d_18(size: str = "paper", num_classes: int = 400) -> VideoResNetModel:
+@register_model(
+    "r2plus1d_18", sizes=tuple(RESNET_SIZES), options=_INPUT_OPTIONS, pretrained=("kinetics400",)
+)
+def r2plus1d_18(size: str = "paper", num_classes: int = 400, **inputs: int) -> VideoResNetModel:
     """R(2+1)D-18: each 3x3x3 conv factored into 1x3x3 then 3x1x1 (31.5M params at paper size)."""
-    config = RESNET_SIZES[size]
+    config = replace(RESNET_SIZES[size], **inputs)
     net = WidthVideoResNet(Conv2Plus1D, r2plus1d_stem(config.widths[0]), config, num_classes)
     return VideoResNetModel(net, config)

@@ -7,13 +7,13 @@ is the final-layer-normed CLS token, exactly what HF's classifier reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from transformers import TimesformerConfig, TimesformerForVideoClassification
 
 from vidad.models.base import InputSpec, VideoModel
-from vidad.models.registry import register_model
+from vidad.models.registry import ANY, register_model
 from vidad.video.transforms import KINETICS_MEAN, KINETICS_STD
 
 ATTENTION_TYPES = ("divided_space_time", "space_only", "joint_space_time")
@@ -55,18 +55,35 @@ class Timesformer(VideoModel):
         )
 
     def forward_features(self, clip: torch.Tensor) -> torch.Tensor:
-        """CLS token of the last hidden state (after the final LayerNorm)."""
-        return self.hf.timesformer(pixel_values=clip).last_hidden_state[:, 0]
+        """CLS token of the last hidden state (after the final LayerNorm).
+
+        With ``space_only`` attention HF keeps every frame as its own sequence, so the hidden
+        state has ``B * T`` rows; the frames' CLS tokens are averaged, as the original
+        TimeSformer does for its space-only model.
+        """
+        cls = self.hf.timesformer(pixel_values=clip).last_hidden_state[:, 0]
+        if cls.shape[0] != clip.shape[0]:
+            cls = cls.reshape(clip.shape[0], -1, cls.shape[-1]).mean(dim=1)
+        return cls
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.hf.classifier(features)
 
 
 def timesformer_config(
-    size: str = "paper", num_classes: int = 400, attention_type: str = "divided_space_time"
+    size: str = "paper",
+    num_classes: int = 400,
+    attention_type: str = "divided_space_time",
+    **inputs: int,
 ) -> TimesformerConfig:
-    """The HF config of a preset (also used to check a downloaded checkpoint matches)."""
-    s = TIMESFORMER_SIZES[size]
+    """The HF config of a preset (also used to check a downloaded checkpoint matches).
+
+    ``inputs`` (``num_frames``, ``crop_size``, ``patch_size``) override the preset's input: the
+    position and time embeddings are sized from them.
+    """
+    if "crop_size" in inputs:
+        inputs["image_size"] = inputs.pop("crop_size")
+    s = replace(TIMESFORMER_SIZES[size], **inputs)
     return TimesformerConfig(
         image_size=s.image_size,
         patch_size=s.patch_size,
@@ -83,12 +100,20 @@ def timesformer_config(
 @register_model(
     "timesformer",
     sizes=tuple(TIMESFORMER_SIZES),
-    options={"attention_type": ATTENTION_TYPES},
+    options={
+        "attention_type": ATTENTION_TYPES,
+        "num_frames": ANY,
+        "crop_size": ANY,
+        "patch_size": ANY,
+    },
     pretrained=("kinetics400",),
 )
 def timesformer(
-    size: str = "paper", num_classes: int = 400, attention_type: str = "divided_space_time"
+    size: str = "paper",
+    num_classes: int = 400,
+    attention_type: str = "divided_space_time",
+    **inputs: int,
 ) -> Timesformer:
     """TimeSformer-Base (8x224, patch 16) with divided, space-only or joint attention."""
-    config = timesformer_config(size, num_classes, attention_type)
+    config = timesformer_config(size, num_classes, attention_type, **inputs)
     return Timesformer(TimesformerForVideoClassification(config))

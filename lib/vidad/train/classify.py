@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,43 +31,76 @@ def accuracy_metrics(outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, 
 
 
 @torch.no_grad()
+def predict(
+    model: nn.Module, dataset: Dataset, batch_size: int, device: torch.device | str = "cpu"
+) -> tuple[list[int], list[int]]:
+    """(labels, top-1 predictions) for every clip of ``dataset``, in order (eval mode)."""
+    model.eval().to(device)
+    loader = make_loader(dataset, batch_size=batch_size, shuffle=False, seed=0)
+    labels: list[int] = []
+    predictions: list[int] = []
+    for batch in loader:
+        clips = to_device(batch["video"], torch.device(device))
+        predictions += model(clips).argmax(dim=1).tolist()
+        labels += batch["label"].tolist()
+    return labels, predictions
+
+
 def evaluate_accuracy(
     model: nn.Module, dataset: Dataset, batch_size: int, device: torch.device | str = "cpu"
 ) -> float:
     """Top-1 accuracy of ``model`` on every clip of ``dataset`` (eval mode, no gradients)."""
-    model.eval().to(device)
-    loader = make_loader(dataset, batch_size=batch_size, shuffle=False, seed=0)
-    correct = total = 0
-    for batch in loader:
-        clips = to_device(batch["video"], torch.device(device))
-        labels = batch["label"].to(device)
-        correct += int((model(clips).argmax(dim=1) == labels).sum())
-        total += len(labels)
-    return correct / total if total else float("nan")
+    labels, predictions = predict(model, dataset, batch_size, device)
+    correct = sum(int(a == b) for a, b in zip(labels, predictions, strict=True))
+    return correct / len(labels) if labels else float("nan")
 
 
-#: Library code whose changes make old checkpoints meaningless (models, training, clip input).
-CODE_DIRS: tuple[str, ...] = ("models", "train", "video")
+#: Library code whose changes make every old checkpoint meaningless (training and clip input).
+CODE_DIRS: tuple[str, ...] = ("train", "video")
 
 
-def code_fingerprint() -> str:
-    """Hash of the library sources in :data:`CODE_DIRS` (a changed model must not resume)."""
+def _model_sources(model: nn.Module | None) -> set[Path]:
+    """Source files of the vidad modules that define ``model``'s classes (and its submodules').
+
+    Only these, not all of ``vidad.models``, so adding an unrelated model (a new file under
+    ``models/``) does not throw away finished runs of the others.
+    """
+    if model is None:
+        return set()
+    files = set()
+    for module in model.modules():
+        for cls in type(module).__mro__:
+            source = sys.modules.get(cls.__module__)
+            if cls.__module__.startswith("vidad.") and getattr(source, "__file__", None):
+                files.add(Path(source.__file__).resolve())
+    return files
+
+
+def code_fingerprint(model: nn.Module | None = None) -> str:
+    """Hash of the library sources a run depends on (a changed model must not resume).
+
+    That is :data:`CODE_DIRS` plus the files defining ``model``'s classes (see
+    :func:`_model_sources`).
+    """
     package = Path(__file__).resolve().parents[1]
+    files = {f.resolve() for sub in CODE_DIRS for f in (package / sub).rglob("*.py")}
+    files |= _model_sources(model)
     digest = hashlib.sha256()
-    for sub in CODE_DIRS:
-        for file in sorted((package / sub).rglob("*.py")):
-            digest.update(file.relative_to(package).as_posix().encode())
-            digest.update(file.read_bytes())
+    for file in sorted(files):
+        digest.update(file.relative_to(package).as_posix().encode())
+        digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def run_directory(root: str | Path, name: str, settings: dict[str, Any]) -> Path:
+def run_directory(
+    root: str | Path, name: str, settings: dict[str, Any], model: nn.Module | None = None
+) -> Path:
     """``root/name-<hash>``: an interrupted run resumes, a changed one starts anew.
 
     ``fit`` resumes from ``latest.pt`` when it exists; keying the folder by the settings *and*
     the library code keeps a changed parameter or model from resuming a stale checkpoint.
     """
-    key = {"settings": settings, "code": code_fingerprint()}
+    key = {"settings": settings, "code": code_fingerprint(model)}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
     return Path(root) / f"{name}-{digest.hexdigest()[:12]}"
 
@@ -81,6 +115,8 @@ class ClassifierRun:
     val_accuracy: float
     test_accuracy: float
     run_dir: str
+    test_labels: list[int]
+    test_predictions: list[int]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +133,7 @@ def train_classifier(
     settings: dict[str, Any],
 ) -> ClassifierRun:
     """Train ``model`` on ``train``, select on ``val`` accuracy, report ``test`` accuracy."""
-    run_dir = run_directory(runs_root, name, {**settings, "train": config.to_dict()})
+    run_dir = run_directory(runs_root, name, {**settings, "train": config.to_dict()}, model)
     result: TrainResult = fit(
         model,
         make_loader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed),
@@ -111,12 +147,15 @@ def train_classifier(
     )
     device = next(model.parameters()).device
     model.load_state_dict(load_checkpoint(result.best_path, map_location=device)["model"])
-    test_accuracy = evaluate_accuracy(model, test, config.batch_size, device)
+    labels, predictions = predict(model, test, config.batch_size, device)
+    correct = sum(int(a == b) for a, b in zip(labels, predictions, strict=True))
     return ClassifierRun(
         name,
         result.history,
         int(result.best_epoch or 0),
         float(result.best_metric or float("nan")),
-        test_accuracy,
+        correct / len(labels) if labels else float("nan"),
         str(run_dir),
+        labels,
+        predictions,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,25 @@ def build_clip_cache(
     return folder
 
 
+def select_classes(table: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """Rows of ``classes`` only, relabelled ``0..len(classes)-1`` in the order given.
+
+    A chapter that studies a subset (e.g. the time-reversed pairs) needs labels that index its
+    own classifier head; the original label is kept in ``source_label``.
+    """
+    wanted = list(classes)
+    unknown = sorted(set(wanted) - set(table["class"]))
+    if unknown or len(set(wanted)) != len(wanted):
+        raise ValueError(
+            f"classes must be distinct names present in the manifest; unknown: {unknown}, "
+            f"given: {wanted}"
+        )
+    subset = table[table["class"].isin(wanted)].copy()
+    subset["source_label"] = subset["label"]
+    subset["label"] = subset["class"].map({name: i for i, name in enumerate(wanted)})
+    return subset.reset_index(drop=True)
+
+
 class CachedClipDataset(Dataset):
     """The clips of some manifest splits, read from a clip cache (built on first use).
 
@@ -145,11 +164,14 @@ class CachedClipDataset(Dataset):
         transform: Callable[[Any], Any] | None = None,
         manifest_name: str = MANIFEST_NAME,
         progress: bool | None = None,
+        classes: Sequence[str] | None = None,
     ) -> None:
         root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"dataset root {root} does not exist (or is not a folder)")
         table = select_split(read_manifest(root, manifest_name), splits)
+        if classes is not None:
+            table = select_classes(table, classes)
         self.report = DecodeReport(name=f"{root.name} cache")
         self.folder = build_clip_cache(table, cache_root, spec, self.report, progress)
         self.table = pd.read_csv(self.folder / INDEX_NAME, dtype={"path": str, "class": str})

@@ -18,7 +18,7 @@ R(2+1)D-18 8x112^2, SlowFast 8x8 at 256^2, TimeSformer 8x224^2) instead of the m
 ``input_spec`` (R(2+1)D-18 16x112^2, SlowFast 224^2). On CUDA, the published H100 numbers of SPEC
 section 7 are printed beside ours at the end.
 
-    python benchmarks/models.py [--models c3d ...] [--size paper|small|tiny] [--batch-size 32]
+    python benchmarks/backbones.py [--models c3d ...] [--size paper|small|tiny] [--batch-size 32]
         [--modes fp32 bf16_cl3d bf16_compile] [--warmup 3] [--iters 10] [--device auto]
         [--shapes spec|published] [--no-compile] [--cudnn-benchmark] [--json PATH]
 """

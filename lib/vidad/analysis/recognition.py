@@ -1,0 +1,395 @@
+"""The architecture chapters' experiment: train model variants on synth-actions, compare on test.
+
+Every architecture chapter (C3D, R(2+1)D, SlowFast, TimeSformer) asks the same question of a
+few variants of one model: trained from scratch on the same clips, which classifies held-out
+clips better, and does it get the *direction* of time-reversed actions right? The protocol
+lives here once (:func:`run_variant`): clips decoded once into a cache, the same augmentation
+for every variant, training on ``train``, the epoch chosen on ``val``, ``test`` scored once.
+
+By default the chapters use the ten classes of synth-actions' five time-reversed pairs
+(``sit_down`` / ``stand_up``, ...): within a pair every single frame is equally likely under
+both classes, so only a model of temporal order can separate them. That is our analogue of
+Something-Something, where the TimeSformer paper finds order matters, as opposed to Kinetics,
+where scenes and objects give most classes away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from vidad.config import build_dir
+from vidad.models import count_macs, count_params, create_model
+from vidad.models.base import InputSpec, VideoModel
+from vidad.pipeline import synth_root
+from vidad.synth import REVERSED_PAIRS
+from vidad.train import TrainConfig
+from vidad.train.classify import ClassifierRun, evaluate_accuracy, train_classifier
+from vidad.video.cache import CachedClipDataset, ClipCacheSpec
+from vidad.video.manifest import read_manifest
+from vidad.video.transforms import make_clip_transform
+
+CLASS_SETS: tuple[str, ...] = ("reversed_pairs", "all")
+
+
+@dataclass(frozen=True)
+class RecognitionSetup:
+    """Data, input and training settings shared by every variant of a chapter.
+
+    ``num_frames`` is what the cache stores per clip (the most any variant sees; a variant that
+    wants fewer subsamples them uniformly), ``crop_size`` the side the networks see,
+    ``cache_size`` the side clips are stored at (random crops come from scales between the
+    two). ``motion`` feeds each clip minus its mean frame (see
+    :class:`~vidad.video.transforms.SubtractMeanFrame`).
+    """
+
+    classes: str = "reversed_pairs"
+    num_frames: int = 16
+    crop_size: int = 32
+    cache_size: int = 40
+    motion: bool = True
+    size: str = "tiny"
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 0.05
+    warmup_epochs: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.classes not in CLASS_SETS:
+            problems.append(f"classes must be one of {CLASS_SETS}, got {self.classes!r}")
+        if self.cache_size < self.crop_size:
+            problems.append(f"cache_size {self.cache_size} < crop_size {self.crop_size}")
+        if min(self.num_frames, self.crop_size, self.epochs, self.batch_size) < 1:
+            problems.append("num_frames, crop_size, epochs and batch_size must be >= 1")
+        if problems:
+            raise ValueError("invalid RecognitionSetup: " + "; ".join(problems))
+
+    def train_config(self) -> TrainConfig:
+        """AdamW + cosine schedule with warm-up: one recipe for every variant of a chapter."""
+        return TrainConfig(
+            epochs=self.epochs,
+            lr=self.lr,
+            optimizer="adamw",
+            weight_decay=self.weight_decay,
+            schedule="cosine",
+            warmup_epochs=self.warmup_epochs,
+            batch_size=self.batch_size,
+            seed=self.seed,
+        )
+
+
+def class_names(profile: str, classes: str, root: str | Path = ".") -> list[str]:
+    """The class list of a class set, in label order (the reversed pairs side by side)."""
+    if classes == "reversed_pairs":
+        return [name for pair in REVERSED_PAIRS for name in pair]
+    table = read_manifest(synth_root(profile, "synth-actions", root))
+    return list(table.drop_duplicates("label").sort_values("label")["class"])
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model to train: a label for tables, a registry name and its options."""
+
+    label: str
+    model: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+#: The SlowFast chapter's variants (the paper's Table 5a rows, and its alpha / beta ablations).
+SLOWFAST_VARIANTS: dict[str, Variant] = {
+    "slowfast": Variant("SlowFast (time-strided conv)", "slowfast_r50"),
+    "time_strided_sampling": Variant(
+        "SlowFast (time-strided sampling)", "slowfast_r50", {"lateral": "time_strided_sampling"}
+    ),
+    "time_to_channel": Variant(
+        "SlowFast (time-to-channel)", "slowfast_r50", {"lateral": "time_to_channel"}
+    ),
+    "no_lateral": Variant("SlowFast (no lateral)", "slowfast_r50", {"lateral": "none"}),
+    "slow_only": Variant("Slow-only", "slowfast_r50", {"pathways": "slow"}),
+    "fast_only": Variant("Fast-only", "slowfast_r50", {"pathways": "fast"}),
+    "beta_1_4": Variant("SlowFast, beta 1/4", "slowfast_r50", {"channel_reduction": 4}),
+    "alpha_8": Variant("SlowFast, alpha 8", "slowfast_r50", {"alpha": 8}),
+}
+
+
+def build_model(variant: Variant, setup: RecognitionSetup, num_classes: int) -> VideoModel:
+    """The variant at the setup's preset, input size and frame count (options may override)."""
+    options = {"num_frames": setup.num_frames, "crop_size": setup.crop_size, **variant.options}
+    return create_model(variant.model, size=setup.size, num_classes=num_classes, **options)
+
+
+def clip_transform(
+    spec: InputSpec, setup: RecognitionSetup, train: bool, generator: torch.Generator | None = None
+):
+    """The clip pipeline a model's :class:`InputSpec` asks for, with the setup's augmentation."""
+    return make_clip_transform(
+        train,
+        spec.num_frames,
+        spec.crop_size,
+        mean=spec.mean,
+        std=spec.std,
+        min_scale=spec.crop_size if train else None,
+        max_scale=setup.cache_size if train else None,
+        pathway_alpha=spec.alpha,
+        time_first=spec.layout == "TCHW",
+        generator=generator,
+        motion=setup.motion,
+    )
+
+
+def splits_for(
+    spec: InputSpec,
+    setup: RecognitionSetup,
+    profile: str,
+    classes: Sequence[str],
+    root: str | Path = ".",
+) -> tuple[CachedClipDataset, CachedClipDataset, CachedClipDataset]:
+    """train / val / test datasets read from one clip cache shared by every chapter."""
+    data_root = synth_root(profile, "synth-actions", root)
+    cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
+    cache_root = build_dir(profile, root) / "cache" / "synth-actions"
+    generator = torch.Generator().manual_seed(setup.seed)
+    return tuple(  # type: ignore[return-value]
+        CachedClipDataset(
+            data_root,
+            split,
+            cache,
+            cache_root,
+            transform=clip_transform(spec, setup, split == "train", generator),
+            classes=classes,
+        )
+        for split in ("train", "val", "test")
+    )
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """A trained variant: its size, compute and the classifier run (history, test predictions)."""
+
+    variant: Variant
+    params: int
+    gmacs: float
+    run: ClassifierRun
+    classes: tuple[str, ...]
+    model: VideoModel = field(repr=False, compare=False)
+
+    def order_scores(self) -> dict[str, float]:
+        """Pair and direction accuracy on the test clips of the reversed-pair classes.
+
+        ``pair_accuracy``: the prediction is the clip's class or its time-reversed twin.
+        ``direction_accuracy``: among those, the fraction that got the direction right. A model
+        blind to temporal order scores 0.5 here however good its pair accuracy.
+        """
+        return order_scores(self.run.test_labels, self.run.test_predictions, self.classes)
+
+    def row(self) -> dict[str, Any]:
+        scores = self.order_scores()
+        return {
+            "variant": self.variant.label,
+            "parameters (M)": self.params / 1e6,
+            "GMACs per clip": self.gmacs,
+            "best epoch (val)": self.run.best_epoch,
+            "val accuracy": self.run.val_accuracy,
+            "test accuracy": self.run.test_accuracy,
+            "test pair accuracy": scores["pair_accuracy"],
+            "test direction accuracy": scores["direction_accuracy"],
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        """What a chapter records in its metrics file for this variant."""
+        return {
+            "model": self.variant.model,
+            "options": {k: str(v) for k, v in self.variant.options.items()},
+            "params": self.params,
+            "gmacs": self.gmacs,
+            "best_epoch": self.run.best_epoch,
+            "val_accuracy": self.run.val_accuracy,
+            "test_accuracy": self.run.test_accuracy,
+            **{f"test_{k}": v for k, v in self.order_scores().items()},
+        }
+
+
+def order_scores(
+    labels: Sequence[int], predictions: Sequence[int], classes: Sequence[str]
+) -> dict[str, float]:
+    """Pair / direction accuracy over the clips whose class belongs to a reversed pair."""
+    twin = {a: b for a, b in REVERSED_PAIRS} | {b: a for a, b in REVERSED_PAIRS}
+    in_pair = right_pair = right_direction = 0
+    for label, pred in zip(labels, predictions, strict=True):
+        name = classes[label]
+        if name not in twin or twin[name] not in classes:
+            continue
+        in_pair += 1
+        if pred in (label, classes.index(twin[name])):
+            right_pair += 1
+            right_direction += int(pred == label)
+    nan = float("nan")
+    return {
+        "pair_accuracy": right_pair / in_pair if in_pair else nan,
+        "direction_accuracy": right_direction / right_pair if right_pair else nan,
+    }
+
+
+def run_variant(
+    variant: Variant,
+    setup: RecognitionSetup,
+    profile: str,
+    chapter: str,
+    classes: Sequence[str],
+    root: str | Path = ".",
+) -> VariantResult:
+    """Build, train (or resume) and test one variant under the chapter's protocol."""
+    torch.manual_seed(setup.seed)
+    model = build_model(variant, setup, len(classes))
+    spec = model.input_spec
+    params = count_params(model)
+    gmacs = count_macs(model, spec.example(1)) / 1e9
+    train, val, test = splits_for(spec, setup, profile, classes, root)
+    run = train_classifier(
+        variant.label,
+        model,
+        train,
+        val,
+        test,
+        setup.train_config(),
+        build_dir(profile, root) / "runs" / chapter,
+        settings={
+            "model": variant.model,
+            "options": variant.options,
+            "setup": asdict(setup),
+            "classes": list(classes),
+        },
+    )
+    return VariantResult(variant, params, gmacs, run, tuple(classes), model)
+
+
+def train_split_accuracy(
+    result: VariantResult, setup: RecognitionSetup, profile: str, root: str | Path = "."
+) -> float:
+    """Accuracy of the selected checkpoint on the *training* clips, without augmentation.
+
+    Beside test accuracy it separates fitting from generalizing (the R(2+1)D paper's claim is
+    lower training *and* test error).
+    """
+    spec = result.model.input_spec
+    data_root = synth_root(profile, "synth-actions", root)
+    cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
+    train = CachedClipDataset(
+        data_root,
+        "train",
+        cache,
+        build_dir(profile, root) / "cache" / "synth-actions",
+        transform=clip_transform(spec, setup, train=False),
+        classes=list(result.classes),
+    )
+    return evaluate_accuracy(result.model, train, setup.batch_size)
+
+
+def results_table(results: Sequence[VariantResult]) -> pd.DataFrame:
+    """One row per variant: size, compute, chosen epoch, val / test accuracy, order scores."""
+    return pd.DataFrame([r.row() for r in results])
+
+
+def history_frame(results: Sequence[VariantResult]) -> pd.DataFrame:
+    """Per-epoch training loss and validation accuracy of every variant (long format)."""
+    return pd.DataFrame(
+        [
+            {
+                "variant": r.variant.label,
+                "epoch": h["epoch"],
+                "train loss": h["train_loss"],
+                "val accuracy": h["val_accuracy"],
+            }
+            for r in results
+            for h in r.run.history
+        ]
+    )
+
+
+def learning_curves(
+    results: Sequence[VariantResult], title: str, chance: float | None = None
+) -> plt.Figure:
+    """Validation accuracy and training loss per epoch, one line per variant."""
+    curves = history_frame(results)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    sns.lineplot(data=curves, x="epoch", y="val accuracy", hue="variant", marker="o", ax=axes[0])
+    if chance is not None:
+        axes[0].axhline(chance, color="black", linestyle="--", linewidth=1, label="chance")
+        axes[0].legend(fontsize="small")
+    axes[0].set_title(f"{title}: validation accuracy")
+    sns.lineplot(
+        data=curves, x="epoch", y="train loss", hue="variant", marker="o", ax=axes[1], legend=False
+    )
+    axes[1].set_title("training loss")
+    fig.tight_layout()
+    return fig
+
+
+def test_bars(results: Sequence[VariantResult], title: str, chance: float) -> plt.Figure:
+    """Test accuracy and direction accuracy per variant, with their chance levels."""
+    table = results_table(results)
+    long = table.melt(
+        id_vars="variant",
+        value_vars=["test accuracy", "test direction accuracy"],
+        var_name="score",
+        value_name="value",
+    )
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(table) + 2), 3.4))
+    sns.barplot(data=long, x="variant", y="value", hue="score", ax=ax)
+    ax.axhline(chance, color="black", linestyle="--", linewidth=1, label="chance (accuracy)")
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="chance (direction)")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("")
+    ax.set_title(title)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_frame(result: VariantResult) -> pd.DataFrame:
+    """Row-normalized test confusion matrix (true class x predicted class)."""
+    k = len(result.classes)
+    counts = np.zeros((k, k))
+    for label, pred in zip(result.run.test_labels, result.run.test_predictions, strict=True):
+        counts[label, pred] += 1
+    rows = counts.sum(axis=1, keepdims=True)
+    return pd.DataFrame(
+        np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0),
+        index=list(result.classes),
+        columns=list(result.classes),
+    )
+
+
+def pair_breakdown(results: Sequence[VariantResult]) -> pd.DataFrame:
+    """Direction accuracy per reversed pair (rows) and variant (columns) on test."""
+    rows = []
+    for r in results:
+        for a, b in REVERSED_PAIRS:
+            if a not in r.classes or b not in r.classes:
+                continue
+            keep = [
+                (y, p)
+                for y, p in zip(r.run.test_labels, r.run.test_predictions, strict=True)
+                if r.classes[y] in (a, b)
+            ]
+            scores = order_scores([y for y, _ in keep], [p for _, p in keep], r.classes)
+            rows.append(
+                {
+                    "pair": f"{a} / {b}",
+                    "variant": r.variant.label,
+                    "direction accuracy": scores["direction_accuracy"],
+                }
+            )
+    return pd.DataFrame(rows).pivot(index="pair", columns="variant", values="direction accuracy")
