@@ -90,3 +90,32 @@ def test_layer_table_follows_the_real_forward_pass() -> None:
 def test_complexity_table_relative_difference() -> None:
     table = complexity_table([{"quantity": "p", "ours": 101.0, "published": 100.0}])
     assert table.loc[0, "difference"] == pytest.approx(0.01)
+
+
+def test_a_zero_best_accuracy_is_reported_as_zero(tmp_path: Path) -> None:
+    """A run whose best validation accuracy is exactly 0 must say 0, not NaN."""
+    import torch
+    from torch.utils.data import Dataset
+
+    from vidad.train import TrainConfig
+    from vidad.train.classify import train_classifier
+
+    class Always(Dataset):
+        def __init__(self, label: int) -> None:
+            self.label = label
+
+        def __len__(self) -> int:
+            return 4
+
+        def __getitem__(self, i: int) -> dict:
+            return {"video": torch.zeros(3), "label": self.label}
+
+    model = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.copy_(torch.tensor([10.0, -10.0]))  # always predicts class 0
+    config = TrainConfig(epochs=1, lr=1e-9, batch_size=2, amp="off")
+    run = train_classifier(
+        "zero", model, Always(0), Always(1), Always(1), config, tmp_path, settings={}
+    )
+    assert run.val_accuracy == 0.0 and run.test_accuracy == 0.0

@@ -317,3 +317,17 @@ def test_timesformer_attention_variant_params(attention_type, exact):
     n = count_params(create_model("timesformer", attention_type=attention_type))
     assert n == exact
     assert abs(n - 85.9e6) < 0.25e6
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "published_gmacs"),
+    [
+        ("r2plus1d_18", {}, 40.5),  # torchvision model card, 16x112^2
+        ("slowfast_r50", {"crop_size": 256}, 65.7),  # SlowFast 8x8 R50 at 256^2
+        ("timesformer", {}, 196.0),  # TimeSformer-Base, one 8x224^2 view (0.59 TFLOPs / 3)
+    ],
+)
+def test_paper_multiply_adds_match_published(name, options, published_gmacs):
+    model = create_model(name, size="paper", **options).eval()
+    gmacs = count_macs(model, model.input_spec.example(1)) / 1e9
+    assert abs(gmacs / published_gmacs - 1) < 0.01, gmacs

@@ -153,7 +153,8 @@ def train_classifier(
         name,
         result.history,
         int(result.best_epoch or 0),
-        float(result.best_metric or float("nan")),
+        # 0.0 is a valid best accuracy (a run that never beat chance on a tiny val set)
+        float("nan") if result.best_metric is None else float(result.best_metric),
         correct / len(labels) if labels else float("nan"),
         str(run_dir),
         labels,
