@@ -189,6 +189,18 @@ def test_auroc_aupr_of_separated_scores_and_ci_contains_the_estimate() -> None:
     assert metrics.auroc(np.array([1.0, 0.0]), np.array([0, 1])) == 0.0
 
 
+def test_fast_auroc_and_aupr_equal_sklearn_with_ties() -> None:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        s = rng.integers(0, 6, size=25).astype(float)  # many ties
+        y = rng.random(25) < 0.4
+        y[:2] = [True, False]
+        assert metrics.auroc(s, y) == pytest.approx(roc_auc_score(y, s))
+        assert metrics.aupr(s, y) == pytest.approx(average_precision_score(y, s))
+
+
 def test_bootstrap_is_seeded() -> None:
     rng = np.random.default_rng(1)
     s, y = rng.normal(size=40), np.r_[np.zeros(20, bool), np.ones(20, bool)]

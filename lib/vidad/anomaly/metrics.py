@@ -13,19 +13,40 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
+from scipy.stats import rankdata
 
 NORMAL_SPLITS: tuple[str, ...] = ("train", "val", "test")
 ANOMALY = "anomaly"
 
 
 def auroc(scores: np.ndarray, is_anomaly: np.ndarray) -> float:
-    return float(roc_auc_score(is_anomaly, scores))
+    """Area under the ROC curve via the rank-sum (Mann-Whitney) identity, ties counted half.
+
+    Equal to ``sklearn.metrics.roc_auc_score`` but cheap enough to call in a 1000-fold
+    bootstrap for every method of the chapter.
+    """
+    scores, y = np.asarray(scores, float), np.asarray(is_anomaly, bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUROC needs both normal and anomalous clips")
+    ranks = rankdata(scores)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def aupr(scores: np.ndarray, is_anomaly: np.ndarray) -> float:
-    """Average precision (area under precision-recall); chance = the anomaly fraction."""
-    return float(average_precision_score(is_anomaly, scores))
+    """Average precision (area under precision-recall, step-wise as sklearn's
+    ``average_precision_score``, ties grouped); chance level = the anomaly fraction."""
+    scores, y = np.asarray(scores, float), np.asarray(is_anomaly, bool)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        raise ValueError("AUPR needs at least one anomalous clip")
+    order = np.argsort(-scores, kind="mergesort")
+    s, hits = scores[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # last index of each score
+    tps = np.cumsum(hits)[last]
+    precision = tps / (last + 1)
+    recall = tps / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,6 @@ AE_WIDTHS: dict[int, tuple[int, ...]] = {
     2304: (512, 256, 128),
 }
 AE_BATCH: dict[str, int] = {"r2plus1d_18": 8, "slowfast_r50": 2, "timesformer": 8}
+
+#: Embedding size of each backbone in the seed (Kinetics-400 weights, head cut off).
+EMBED_DIM: dict[str, int] = {"r2plus1d_18": 512, "slowfast_r50": 2304, "timesformer": 768}
