@@ -46,6 +46,7 @@ CHAPTERS = [
     "03_r2plus1d.ipynb",
     "04_slowfast.ipynb",
     "05_timesformer.ipynb",
+    "06_embedding_anomaly.ipynb",
     "07_memae_digits.ipynb",
 ]
 APPENDICES = ["90_performance.ipynb"]  # tables of committed measurements, no figures

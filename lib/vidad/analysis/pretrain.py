@@ -71,14 +71,16 @@ def pretrain(profile: str, root: str | Path = ".") -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
         _write_atomic(out / WEIGHTS_NAME, lambda p, s=state: torch.save(s, p))
+        # metrics() first: it carries the options as strings (for tables), which must not
+        # replace the typed options that load_pretrained passes back to create_model
         meta = {
+            **result.metrics(),
             "model": backbone,
             "size": setup.size,
             "options": variant.options,
             "setup": dataclasses.asdict(setup),
             "classes": classes,
             "embed_dim": result.model.embed_dim,
-            **result.metrics(),
         }
         text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
         _write_atomic(out / META_NAME, lambda p, t=text: p.write_text(t))

@@ -1,0 +1,211 @@
+"""Clip embeddings of a pretrained backbone, computed once per (weights, transform, data).
+
+Every anomaly scorer of the chapter (the seed's autoencoder, the centroid rule, k-NN,
+Mahalanobis, ...) reads the same frozen embeddings, so the backbone runs over the clips once
+and the result is stored as ``build/<profile>/embeddings/<backbone>-<key>.npz``. The key hashes
+the weights file's bytes, the transform settings and the manifest rows: retraining the
+backbone, changing the clip pipeline or regenerating the data gives a new file, anything else
+reuses the stored one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from vidad.analysis.pretrain import WEIGHTS_NAME, load_pretrained, pretrained_dir
+from vidad.analysis.recognition import RecognitionSetup, clip_transform
+from vidad.config import build_dir
+from vidad.models.base import VideoModel
+from vidad.pipeline import synth_root
+from vidad.train.loop import to_device
+from vidad.video.cache import CachedClipDataset, ClipCacheSpec
+
+EMBEDDING_VERSION = 1
+SPLITS: tuple[str, ...] = ("train", "val", "test", "anomaly")
+DATASET = "synth-sports"
+
+
+@dataclass(frozen=True)
+class EmbeddingSet:
+    """One embedding per clip with its label, class name, split and path (row-aligned)."""
+
+    backbone: str
+    key: str
+    embeddings: np.ndarray  # (N, D) float32
+    labels: np.ndarray  # (N,) int
+    classes: np.ndarray  # (N,) str, class name per clip
+    splits: np.ndarray  # (N,) str
+    paths: np.ndarray  # (N,) str
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    def mask(self, name: str) -> np.ndarray:
+        if name not in set(self.splits):
+            raise KeyError(f"no split {name!r}; have {sorted(set(self.splits))}")
+        return self.splits == name
+
+    def split(self, name: str) -> np.ndarray:
+        """The embeddings of one split, in manifest order."""
+        return self.embeddings[self.mask(name)]
+
+    def save(self, path: Path) -> None:
+        """Write atomically (a half-written file must never be mistaken for a cached one)."""
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(
+            tmp,
+            backbone=self.backbone,
+            key=self.key,
+            embeddings=self.embeddings,
+            labels=self.labels,
+            classes=self.classes,
+            splits=self.splits,
+            paths=self.paths,
+        )
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> EmbeddingSet:
+        with np.load(path, allow_pickle=False) as data:
+            return cls(
+                backbone=str(data["backbone"]),
+                key=str(data["key"]),
+                embeddings=data["embeddings"],
+                labels=data["labels"],
+                classes=data["classes"],
+                splits=data["splits"],
+                paths=data["paths"],
+            )
+
+
+def embedding_key(weights: bytes, settings: dict[str, Any], table: pd.DataFrame) -> str:
+    """Hash of the weights bytes, the transform settings and the rows (path, label, split)."""
+    digest = hashlib.sha256()
+    digest.update(hashlib.sha256(weights).digest())
+    head = {"version": EMBEDDING_VERSION, **settings}
+    digest.update(json.dumps(head, sort_keys=True, default=str).encode())
+    for path, label, split in zip(table["path"], table["label"], table["split"], strict=True):
+        digest.update(f"{path}\t{label}\t{split}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def autocast_context(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA (as in training), nothing on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.inference_mode()
+def embed_clips(
+    model: VideoModel, dataset: Dataset, batch_size: int = 16, device: str | None = None
+) -> np.ndarray:
+    """``model.forward_features`` over every clip of ``dataset`` (eval mode), float32 (N, D)."""
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.eval().to(dev)
+    cuda = dev.type == "cuda"
+    if cuda:
+        for param in model.parameters():
+            if param.dim() == 5:
+                param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+    out = []
+    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        clip = to_device(batch["video"], dev, channels_last_3d=cuda)
+        with autocast_context(dev):
+            out.append(model.forward_features(clip).float().cpu())
+    if not out:
+        return np.zeros((0, model.embed_dim), np.float32)
+    return torch.cat(out).numpy().astype(np.float32)
+
+
+def cached_embeddings(
+    backbone: str,
+    model: VideoModel,
+    weights: bytes,
+    dataset: CachedClipDataset,
+    settings: dict[str, Any],
+    out_dir: str | Path,
+    batch_size: int = 16,
+) -> EmbeddingSet:
+    """Embeddings of ``dataset`` under ``model``, loaded from ``out_dir`` when already there."""
+    key = embedding_key(weights, settings, dataset.table)
+    out_dir = Path(out_dir)
+    path = out_dir / f"{backbone}-{key}.npz"
+    if path.is_file():
+        return EmbeddingSet.load(path)
+    table = dataset.table
+    result = EmbeddingSet(
+        backbone=backbone,
+        key=key,
+        embeddings=embed_clips(model, dataset, batch_size),
+        labels=table["label"].to_numpy(dtype=np.int64),
+        classes=table["class"].to_numpy(dtype=str),
+        splits=table["split"].to_numpy(dtype=str),
+        paths=table["path"].to_numpy(dtype=str),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.save(path)
+    return result
+
+
+def clip_cache_spec(setup: RecognitionSetup) -> ClipCacheSpec:
+    """The synth-sports clip cache at the backbone's pretraining frame count and size."""
+    return ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
+
+
+def sports_dataset(
+    profile: str,
+    setup: RecognitionSetup,
+    transform: Any,
+    splits: str | tuple[str, ...] = SPLITS,
+    root: str | Path = ".",
+) -> CachedClipDataset:
+    """synth-sports clips of ``splits`` from the shared uint8 clip cache."""
+    return CachedClipDataset(
+        synth_root(profile, DATASET, root),
+        splits,
+        clip_cache_spec(setup),
+        build_dir(profile, root) / "cache" / DATASET,
+        transform=transform,
+    )
+
+
+def embeddings_dir(profile: str, root: str | Path = ".") -> Path:
+    return build_dir(profile, root) / "embeddings"
+
+
+def extract_embeddings(profile: str, backbone: str, root: str | Path = ".") -> EmbeddingSet:
+    """Frozen embeddings of every synth-sports clip (all four splits) under a pretrained backbone.
+
+    The clips go through the backbone's own *eval* transform (no augmentation), so each clip
+    has exactly one embedding.
+    """
+    model, meta = load_pretrained(profile, backbone, root)
+    setup = RecognitionSetup(**meta["setup"])
+    spec = model.input_spec
+    transform = clip_transform(spec, setup, train=False)
+    dataset = sports_dataset(profile, setup, transform, SPLITS, root)
+    settings = {
+        "input_spec": asdict(spec),
+        "motion": setup.motion,
+        "cache": asdict(clip_cache_spec(setup)),
+        "model": meta["model"],
+        "size": meta["size"],
+        "options": meta["options"],
+    }
+    weights = (pretrained_dir(profile, backbone, root) / WEIGHTS_NAME).read_bytes()
+    return cached_embeddings(
+        backbone, model, weights, dataset, settings, embeddings_dir(profile, root)
+    )
