@@ -459,3 +459,40 @@ def generate_interact(root: str | Path, config: InteractConfig) -> pd.DataFrame:
     (root / "label_map.pbtxt").write_text(label_map_pbtxt())
     _write_csv(manifest, root / "manifest.csv", header=True)
     return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vidad.synth.interact --profile cpu``: the DVC stage ``synth_interact``.
+
+    Reads ``synth_interact.<profile>`` from params.yaml, validates it before rendering, and
+    writes the dataset to ``build/<profile>/synth/synth-interact`` from scratch.
+    """
+    import argparse
+    import shutil
+    import sys
+    import time
+
+    from vidad.config import ConfigError, build_dir, load_params, stage_params
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--profile", required=True)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    args = parser.parse_args(argv)
+    try:
+        values = stage_params(load_params(args.params), "synth_interact", args.profile)
+        config = InteractConfig(**values)
+    except (ConfigError, TypeError, ValueError) as err:
+        print(f"error: params.yaml synth_interact.{args.profile}: {err}", file=sys.stderr)
+        return 2
+    root = build_dir(args.profile) / "synth" / "synth-interact"
+    if root.exists():
+        shutil.rmtree(root)
+    start = time.perf_counter()
+    manifest = generate_interact(root, config)
+    took = time.perf_counter() - start
+    print(f"synth-interact: {len(manifest)} videos in {took:.1f} s -> {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
