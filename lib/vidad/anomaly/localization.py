@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
+from vidad.plotting import draw_boxes as draw_boxes  # re-exported: boxes drawn in red
+
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels, x2/y2 exclusive
 
 
@@ -98,22 +100,3 @@ def localization_rates(
         "anomalous_frames": anomalous,
         "normal_frames": normal,
     }
-
-
-def draw_boxes(
-    frame: np.ndarray, boxes: Sequence[Box], color: tuple[int, int, int] = (255, 0, 0),
-    width: int = 1,
-) -> np.ndarray:  # fmt: skip
-    """RGB copy of a grayscale (H, W) or RGB (H, W, 3) uint8 frame with box outlines."""
-    rgb = np.repeat(frame[..., None], 3, axis=2) if frame.ndim == 2 else frame.copy()
-    h, w = rgb.shape[:2]
-    for x1, y1, x2, y2 in boxes:
-        x1, y1 = max(0, x1), max(0, y1)
-        x2, y2 = min(w, x2), min(h, y2)
-        if x2 <= x1 or y2 <= y1:
-            continue
-        rgb[y1 : y1 + width, x1:x2] = color
-        rgb[max(y2 - width, y1) : y2, x1:x2] = color
-        rgb[y1:y2, x1 : x1 + width] = color
-        rgb[y1:y2, max(x2 - width, x1) : x2] = color
-    return rgb
