@@ -48,6 +48,8 @@ CHAPTERS = [
     "05_timesformer.ipynb",
     "06_embedding_anomaly.ipynb",
     "07_memae_digits.ipynb",
+    "08_memae_video.ipynb",
+    "09_action_detection.ipynb",
 ]
 APPENDICES = ["90_performance.ipynb"]  # tables of committed measurements, no figures
 

@@ -103,3 +103,24 @@ def probe_bars(probe: pd.DataFrame) -> plt.Figure:
         ax.set_xlim(0, 1)
     grid.set_axis_labels("test split", "")
     return grid.figure
+
+
+def draw_boxes(
+    frame: np.ndarray,
+    boxes: Sequence[tuple[int, int, int, int]],
+    color: tuple[int, int, int] = (255, 0, 0),
+    width: int = 1,
+) -> np.ndarray:
+    """RGB copy of a grayscale (H, W) or RGB (H, W, 3) uint8 frame with box outlines."""
+    rgb = np.repeat(frame[..., None], 3, axis=2) if frame.ndim == 2 else frame.copy()
+    h, w = rgb.shape[:2]
+    for x1, y1, x2, y2 in boxes:
+        x1, y1 = max(0, x1), max(0, y1)
+        x2, y2 = min(w, x2), min(h, y2)
+        if x2 <= x1 or y2 <= y1:
+            continue
+        rgb[y1 : y1 + width, x1:x2] = color
+        rgb[max(y2 - width, y1) : y2, x1:x2] = color
+        rgb[y1:y2, x1 : x1 + width] = color
+        rgb[y1:y2, max(x2 - width, x1) : x2] = color
+    return rgb

@@ -90,3 +90,45 @@ def loss_curves(history: pd.DataFrame, unfreeze_epoch: int | None = None) -> plt
         if unfreeze_epoch is not None:
             ax.axvline(unfreeze_epoch, color="grey", linestyle="--", linewidth=1)
     return grid.figure
+
+
+def timeline_figure(
+    windows: pd.DataFrame,
+    num_frames: int,
+    fps: float,
+    threshold: float,
+    segments: pd.DataFrame | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Window scores along the video, the detector's threshold, flagged windows, and (when
+    known) the true anomalous segments shaded in red.
+
+    ``windows``: start_frame, end_frame, score, flagged. Time is in seconds when ``fps`` is
+    known, else in frames.
+    """
+    unit = fps if fps else 1.0
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    if segments is not None:
+        shaded = False
+        for row in segments.itertuples(index=False):
+            if bool(row.anomalous):
+                ax.axvspan(
+                    row.start_frame / unit, row.end_frame / unit, color="tab:red", alpha=0.15,
+                    label=None if shaded else "true anomaly",
+                )  # fmt: skip
+                shaded = True
+    centre = (windows["start_frame"] + windows["end_frame"]) / 2 / unit
+    ax.plot(centre, windows["score"], "-", color="tab:blue", linewidth=1.2, label="window score")
+    flagged = windows["flagged"].astype(bool)
+    ax.scatter(
+        centre[flagged], windows["score"][flagged], s=14, color="tab:red", zorder=3,
+        label="flagged",
+    )  # fmt: skip
+    ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
+    ax.set_xlim(0, num_frames / unit)
+    ax.set_xlabel("time (s)" if fps else "frame")
+    ax.set_ylabel("reconstruction error")
+    ax.set_title(title or "anomaly score over time")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    return fig

@@ -215,3 +215,45 @@ def memae3d(size: str = "paper", use_memory: bool = True) -> MemAE3d:
     if size not in MEMAE3D_SIZES:
         raise ValueError(f"unknown size {size!r}; valid: {', '.join(MEMAE3D_SIZES)}")
     return MemAE3d(MEMAE3D_SIZES[size], use_memory=use_memory)
+
+
+class MemAE2dFrames(MemAEBase):
+    """The frame-by-frame twin of :class:`MemAE3d`: the same widths and memory, but Conv2d on
+    single grayscale frames (strides 2 in space at every layer), memory at every (h, w) position.
+
+    Chapter 8 applies it to each frame of a video to show what the third dimension adds: it can
+    learn what normal frames look like, never how they move.
+    """
+
+    def __init__(self, config: MemAE3dConfig = MemAE3dConfig(), use_memory: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        enc: list[nn.Module] = []
+        c_in = 1
+        for c in config.channels:
+            enc += [
+                nn.Conv2d(c_in, c, 3, stride=2, padding=1),
+                nn.BatchNorm2d(c),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            c_in = c
+        self.encoder = nn.Sequential(*enc)
+        self.memory = (
+            MemoryModule(config.num_items, config.channels[-1], config.shrink_threshold)
+            if use_memory
+            else None
+        )
+        dec: list[nn.Module] = []
+        widths = list(config.channels[::-1]) + [1]
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            dec.append(nn.ConvTranspose2d(a, b, 3, stride=2, padding=1, output_padding=1))
+            if i < len(widths) - 2:
+                dec += [nn.BatchNorm2d(b), nn.LeakyReLU(0.2, inplace=True)]
+        self.decoder = nn.Sequential(*dec)
+
+
+def memae2d_frames(size: str = "paper", use_memory: bool = True) -> MemAE2dFrames:
+    """A :class:`MemAE2dFrames` with the widths and memory of ``memae3d(size)``."""
+    if size not in MEMAE3D_SIZES:
+        raise ValueError(f"unknown size {size!r}; valid: {', '.join(MEMAE3D_SIZES)}")
+    return MemAE2dFrames(MEMAE3D_SIZES[size], use_memory=use_memory)

@@ -1,0 +1,273 @@
+"""A saved anomaly detector, and sliding-window scoring of long videos with it.
+
+The chapter's detector (a pretrained backbone + the autoencoder fit on its embeddings + the
+threshold fixed on validation normals) is saved as one checkpoint, so that
+``python -m vidad score VIDEO`` can score a video nobody has seen. A long video is decoded
+**once**, every frame resized to the size the training clips were cached at; each window of
+``window_frames`` frames (the typical training clip's length, so the backbone sees the same
+time span it was trained on) is subsampled to the backbone's frame count exactly as a cached
+training clip was, embedded and scored. Windows are batched through the backbone.
+
+Checkpoint layout (``torch.save`` of plain tensors and strings, so it loads with
+``weights_only=True``): ``format``, ``version``, ``meta`` (JSON), ``backbone`` and
+``autoencoder`` state dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pandas as pd
+import torch
+
+from vidad.analysis.recognition import RecognitionSetup, clip_transform
+from vidad.anomaly.autoencoder import EmbeddingAutoencoder
+from vidad.anomaly.embeddings import autocast_context
+from vidad.models import create_model
+from vidad.models.base import VideoModel
+from vidad.train.loop import to_device
+from vidad.video.cache import resize_clip
+from vidad.video.decode import VideoDecodeError, read_frames, uniform_indices
+
+DETECTOR_FORMAT = "vidad-detector"
+DETECTOR_VERSION = 1
+
+
+class DetectorError(RuntimeError):
+    """A detector checkpoint that is missing or not a vidad detector."""
+
+
+@dataclass
+class Detector:
+    """Backbone + autoencoder + threshold, with what is needed to prepare clips for them."""
+
+    backbone: VideoModel
+    autoencoder: EmbeddingAutoencoder
+    meta: dict[str, Any]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta["threshold"])
+
+    @property
+    def window_frames(self) -> int:
+        return int(self.meta["window_frames"])
+
+    @property
+    def setup(self) -> RecognitionSetup:
+        return RecognitionSetup(**self.meta["setup"])
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically (a reader never sees half a checkpoint)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(
+            {
+                "format": DETECTOR_FORMAT,
+                "version": DETECTOR_VERSION,
+                "meta": json.dumps(self.meta, sort_keys=True),
+                "backbone": self.backbone.state_dict(),
+                "autoencoder": self.autoencoder.state_dict(),
+            },
+            tmp,
+        )
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Detector:
+        path = Path(path)
+        if not path.is_file():
+            raise DetectorError(
+                f"no detector checkpoint at {path}; build the book's detectors with "
+                "`dvc repro embedding_anomaly` (they are written to build/<profile>/detectors/) "
+                "or pass --detector PATH"
+            )
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any unpickling failure means "not ours"
+            raise DetectorError(f"{path} is not a readable detector checkpoint: {err}") from err
+        if not isinstance(blob, dict) or blob.get("format") != DETECTOR_FORMAT:
+            raise DetectorError(f"{path} is not a vidad detector checkpoint")
+        if blob.get("version") != DETECTOR_VERSION:
+            raise DetectorError(f"{path}: detector version {blob.get('version')} is unsupported")
+        meta = json.loads(blob["meta"])
+        setup = meta["setup"]
+        backbone = create_model(
+            meta["model"],
+            size=meta["size"],
+            num_classes=meta["num_classes"],
+            num_frames=setup["num_frames"],
+            crop_size=setup["crop_size"],
+            **meta["options"],
+        )
+        backbone.load_state_dict(blob["backbone"])
+        autoencoder = EmbeddingAutoencoder(meta["embed_dim"], meta["ae_widths"], meta["dropout"])
+        autoencoder.load_state_dict(blob["autoencoder"])
+        return cls(backbone.eval(), autoencoder.eval(), meta)
+
+
+def build_detector(
+    backbone: VideoModel,
+    pretrained_meta: dict[str, Any],
+    autoencoder: EmbeddingAutoencoder,
+    threshold: float,
+    window_frames: int,
+    **extra: Any,
+) -> Detector:
+    """Assemble a :class:`Detector` from a pretrained backbone's metadata and a trained AE."""
+    meta = {
+        "backbone": pretrained_meta.get("backbone", pretrained_meta["model"]),
+        "model": pretrained_meta["model"],
+        "size": pretrained_meta["size"],
+        "options": pretrained_meta["options"],
+        "num_classes": len(pretrained_meta["classes"]),
+        "setup": pretrained_meta["setup"],
+        "embed_dim": int(autoencoder.in_dim),
+        "ae_widths": list(autoencoder.widths),
+        "dropout": float(autoencoder.dropout),
+        "threshold": float(threshold),
+        "window_frames": int(window_frames),
+        **extra,
+    }
+    return Detector(backbone.eval(), autoencoder.eval(), meta)
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding a long video once
+
+
+def decode_resized(path: str | Path, side: int, chunk: int = 64) -> tuple[np.ndarray, float]:
+    """All frames of ``path`` resized to ``side x side`` (as the clip cache stores them), and
+    the frame rate. Frames are resized in chunks while decoding, so a long high-resolution
+    video never sits in memory at full size. Raises :class:`VideoDecodeError`."""
+    path = Path(path)
+    if path.is_dir():  # a frame folder
+        frames = read_frames(path)
+        return (resize_clip(frames, side, side) if len(frames) else frames), 0.0
+    if not path.is_file():
+        raise VideoDecodeError(f"{path}: no such file")
+    out, buffer = [], []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoDecodeError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+            for frame in container.decode(stream):
+                buffer.append(frame.to_ndarray(format="rgb24"))
+                if len(buffer) == chunk:
+                    out.append(resize_clip(np.stack(buffer), side, side))
+                    buffer = []
+    except av.error.FFmpegError as err:
+        raise VideoDecodeError(f"{path}: cannot decode ({err})") from err
+    if buffer:
+        out.append(resize_clip(np.stack(buffer), side, side))
+    if not out:
+        raise VideoDecodeError(f"{path}: no frames could be decoded")
+    return np.concatenate(out), fps
+
+
+def window_starts(num_frames: int, window: int, stride: int) -> np.ndarray:
+    """Start frames of windows covering ``num_frames`` (the last one ends on the last frame)."""
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be >= 1, got {window}, {stride}")
+    if num_frames < window:
+        raise ValueError(f"{num_frames} frames is shorter than one {window}-frame window")
+    starts = list(range(0, num_frames - window + 1, stride))
+    if starts[-1] != num_frames - window:
+        starts.append(num_frames - window)
+    return np.asarray(starts, dtype=np.int64)
+
+
+@torch.inference_mode()
+def score_frames(
+    detector: Detector,
+    frames: np.ndarray,
+    stride: int,
+    batch_size: int = 16,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """Score every window of already-resized ``frames`` (T, side, side, 3) uint8.
+
+    Returns one row per window: start_frame, end_frame (exclusive), score, flagged.
+    """
+    window = detector.window_frames
+    starts = window_starts(len(frames), window, stride)
+    setup = detector.setup
+    spec = detector.backbone.input_spec
+    transform = clip_transform(spec, setup, train=False)
+    offsets = uniform_indices(window, setup.num_frames)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    backbone, autoencoder = detector.backbone.eval().to(dev), detector.autoencoder.eval().to(dev)
+    scores = []
+    for lo in range(0, len(starts), batch_size):
+        clips = [transform(frames[s + offsets]) for s in starts[lo : lo + batch_size]]
+        batch = torch.utils.data.default_collate(clips)
+        with autocast_context(dev):
+            z = backbone.forward_features(to_device(batch, dev)).float()
+        scores.append(((autoencoder(z) - z) ** 2).sum(dim=1).cpu())
+    values = torch.cat(scores).numpy().astype(float)
+    return pd.DataFrame(
+        {
+            "start_frame": starts,
+            "end_frame": starts + window,
+            "score": values,
+            "flagged": values > detector.threshold,
+        }
+    )
+
+
+def score_video(
+    detector: Detector, path: str | Path, stride: int | None = None, batch_size: int = 16
+) -> tuple[pd.DataFrame, int, float]:
+    """Decode ``path`` once and score its windows; returns (windows, num_frames, fps).
+
+    ``stride`` defaults to a quarter window. A video shorter than one window is an error with
+    the lengths in the message.
+    """
+    frames, fps = decode_resized(path, detector.setup.cache_size)
+    window = detector.window_frames
+    if len(frames) < window:
+        raise ValueError(
+            f"{path} has {len(frames)} frames; the detector needs at least one window of "
+            f"{window} frames"
+            + (f" ({window / fps:.1f} s at this video's {fps:g} fps)" if fps else "")
+        )
+    table = score_frames(detector, frames, stride or max(1, window // 4), batch_size)
+    if fps:
+        table.insert(2, "start_s", table["start_frame"] / fps)
+        table.insert(3, "end_s", table["end_frame"] / fps)
+    return table, len(frames), fps
+
+
+def frame_scores(windows: pd.DataFrame, num_frames: int, how: str = "mean") -> np.ndarray:
+    """Per-frame score from overlapping windows: the mean (or max) of the windows covering it."""
+    if how not in ("mean", "max"):
+        raise ValueError(f"how must be 'mean' or 'max', got {how!r}")
+    total = np.zeros(num_frames)
+    count = np.zeros(num_frames)
+    best = np.full(num_frames, -np.inf)
+    for start, end, score in windows[["start_frame", "end_frame", "score"]].itertuples(index=False):
+        total[start:end] += score
+        count[start:end] += 1
+        best[start:end] = np.maximum(best[start:end], score)
+    if how == "max":
+        return best
+    return np.divide(total, count, out=np.full(num_frames, np.nan), where=count > 0)
+
+
+def segment_labels(segments: pd.DataFrame, num_frames: int) -> np.ndarray:
+    """0/1 per frame from a table of segments (start_frame, end_frame exclusive, anomalous)."""
+    labels = np.zeros(num_frames, dtype=np.int64)
+    for row in segments.itertuples(index=False):
+        if bool(row.anomalous):
+            labels[int(row.start_frame) : int(row.end_frame)] = 1
+    return labels

@@ -1,0 +1,166 @@
+"""The detection chapter's experiment: data splits, runs per variant and seed, evaluation.
+
+Validation is a held-out set of *train sequences* (camera set-ups), so that choosing the epoch
+never looks at the test sequences, and validation measures what test measures: unseen set-ups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from vidad.data.ava import Keyframe, keyframes, read_ava_csv, read_label_map
+from vidad.detection.data import KeyframeClips, detector_boxes, frame_cache, person_table
+from vidad.detection.train import (
+    LOSS_VARIANTS,
+    DetectionRun,
+    DetectionSetup,
+    detections_table,
+    predict_boxes,
+    train_variant,
+)
+from vidad.eval.detection import evaluate
+
+
+@dataclass
+class InteractSplits:
+    """Ground truth of synth-interact (or any AVA-format set in the same layout)."""
+
+    root: Path
+    manifest: pd.DataFrame
+    label_names: dict[int, str]
+    actions: dict[str, pd.DataFrame]  # split -> AVA rows (with a "sequence" column)
+    persons: dict[str, pd.DataFrame]  # split -> every person box at every keyframe
+    keyframes: dict[str, list[Keyframe]]  # "train" | "val" | "test"
+
+    @property
+    def classes(self) -> list[int]:
+        return sorted(self.label_names)
+
+
+def load_splits(root: str | Path, val_sequences: int = 1) -> InteractSplits:
+    """Read the annotations; the last ``val_sequences`` train sequences become validation."""
+    root = Path(root)
+    if not (root / "manifest.csv").is_file():
+        raise FileNotFoundError(
+            f"no synth-interact dataset in {root}; run `dvc repro synth_interact`"
+        )
+    manifest = pd.read_csv(root / "manifest.csv")
+    labels = read_label_map(root / "label_map.pbtxt")
+    classes = sorted(labels)
+    sequence = manifest.set_index("video_id")["sequence"]
+    train_seqs = sorted(manifest.loc[manifest["split"] == "train", "sequence"].unique())
+    if val_sequences >= len(train_seqs):
+        raise ValueError(f"{val_sequences} validation sequences leave no train sequence")
+    val_seqs = set(train_seqs[-val_sequences:])
+    actions, persons, frames = {}, {}, {}
+    for split in ("train", "test"):
+        act = read_ava_csv(root / "annotations" / f"{split}.csv")
+        act["sequence"] = act["video_id"].map(sequence)
+        per = pd.read_csv(root / "annotations" / f"persons_{split}.csv")
+        per["sequence"] = per["video_id"].map(sequence)
+        kfs = keyframes(person_table(per, act), classes)
+        if split == "train":
+            held = {v for v in sequence.index if sequence[v] in val_seqs}
+            actions["val"] = act[act["video_id"].isin(held)]
+            persons["val"] = per[per["video_id"].isin(held)]
+            frames["val"] = [k for k in kfs if k.video_id in held]
+            act, per = act[~act["video_id"].isin(held)], per[~per["video_id"].isin(held)]
+            kfs = [k for k in kfs if k.video_id not in held]
+        actions[split], persons[split], frames[split] = act, per, kfs
+    return InteractSplits(root, manifest, labels, actions, persons, frames)
+
+
+def class_counts(data: InteractSplits) -> pd.DataFrame:
+    """Annotation rows per class and split (train includes validation, as the source's)."""
+    rows = []
+    for split in ("train", "val", "test"):
+        counts = data.actions[split]["action_id"].value_counts()
+        for c in data.classes:
+            rows.append(
+                {"split": split, "class": data.label_names[c], "annotations": int(counts.get(c, 0))}
+            )
+    return pd.DataFrame(rows)
+
+
+def make_datasets(
+    data: InteractSplits, setup: DetectionSetup, cache_root: str | Path, alpha: int,
+    detector_seed: int = 0, jitter: float = 0.08, miss_rate: float = 0.1,
+    spurious_rate: float = 0.1,
+) -> tuple[dict[str, KeyframeClips], pd.DataFrame]:  # fmt: skip
+    """Keyframe datasets per split (ground-truth boxes), a "test_det" set serving imitation
+    detector boxes on the test keyframes, and those detector boxes."""
+    frames = frame_cache(data.root, data.manifest, setup.crop_size, cache_root)
+    fps = float(data.manifest["fps"].iloc[0])
+
+    def build(items, boxes=None):
+        return KeyframeClips(frames, items, fps, setup.num_frames, setup.frame_stride,
+                             setup.crop_size, alpha=alpha, motion=setup.motion,
+                             boxes_override=boxes)  # fmt: skip
+
+    det = detector_boxes(data.persons["test"], detector_seed, jitter, miss_rate, spurious_rate)
+    override = {
+        (vid, round(float(ts), 3)): group[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
+        for (vid, ts), group in det.groupby(["video_id", "timestamp"])
+    }
+    sets = {split: build(data.keyframes[split]) for split in ("train", "val", "test")}
+    sets["test_det"] = build(data.keyframes["test"], override)
+    return sets, det
+
+
+def data_key(data: InteractSplits) -> str:
+    """A short fingerprint of the annotations (run folders must not outlive their data)."""
+    digest = hashlib.sha256(data.manifest.to_csv(index=False).encode())
+    for split in ("train", "val", "test"):
+        digest.update(data.actions[split].to_csv(index=False).encode())
+        digest.update(data.persons[split].to_csv(index=False).encode())
+    return digest.hexdigest()[:16]
+
+
+def evaluate_run(
+    run: DetectionRun, data: InteractSplits, sets: dict[str, KeyframeClips], det: pd.DataFrame
+) -> pd.DataFrame:
+    """Tidy AP / mAP table of one run on test, with ground-truth and with detector boxes."""
+    gt = data.actions["test"]
+    out = []
+    for boxes, name in (("gt", "test"), ("detector", "test_det")):
+        probs = predict_boxes(run.model, sets[name])
+        override = None
+        if boxes == "detector":
+            override = {
+                (vid, round(float(ts), 3)): g[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
+                for (vid, ts), g in det.groupby(["video_id", "timestamp"])
+            }
+        table = detections_table(sets[name], probs, data.classes, override)
+        result = evaluate(gt, table, data.classes, group_by="sequence")
+        out.append(result.assign(boxes=boxes, variant=run.key, seed=run.seed))
+    return pd.concat(out, ignore_index=True)
+
+
+def run_all(
+    variants: list[str],
+    seeds: list[int],
+    setup: DetectionSetup,
+    data: InteractSplits,
+    sets: dict[str, KeyframeClips],
+    det: pd.DataFrame,
+    runs_root: str | Path,
+    init_state: dict[str, torch.Tensor] | None = None,
+) -> tuple[list[DetectionRun], pd.DataFrame]:
+    """Train every variant with every seed and evaluate each on test once."""
+    runs, results = [], []
+    key = data_key(data)
+    for variant in variants:
+        for seed in seeds:
+            run = train_variant(
+                variant, LOSS_VARIANTS[variant], setup, sets["train"], sets["val"], seed,
+                runs_root, key, init_state,
+            )  # fmt: skip
+            runs.append(run)
+            results.append(evaluate_run(run, data, sets, det))
+    return runs, pd.concat(results, ignore_index=True)

@@ -1,0 +1,178 @@
+"""The learned heads, the pixel-space baseline, the saved detector and the score CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vidad.analysis.recognition import RecognitionSetup
+from vidad.anomaly import baselines
+from vidad.anomaly.autoencoder import EmbeddingAutoencoder, ae_widths
+from vidad.anomaly.detector import (
+    Detector,
+    DetectorError,
+    build_detector,
+    frame_scores,
+    score_video,
+    segment_labels,
+    window_starts,
+)
+from vidad.anomaly.heads import deep_svdd_scores, memae_head_scores
+from vidad.anomaly.long_video import make_long_video, segments_path
+from vidad.anomaly.metrics import auroc
+from vidad.anomaly.pixel import PixelAESettings, pixel_ae_scores, to_gray_clips
+from vidad.anomaly.score_cli import main as score_main
+from vidad.models import create_model
+from vidad.synth import SynthConfig
+from vidad.synth.writer import write_mp4
+from vidad.video.decode import VideoDecodeError
+
+
+def _gaussian_problem(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(4, 24))
+    train = rng.normal(size=(200, 4)) @ basis + 0.05 * rng.normal(size=(200, 24))
+    normals = rng.normal(size=(40, 4)) @ basis + 0.05 * rng.normal(size=(40, 24))
+    anomalies = rng.normal(size=(40, 24)) * 2.0  # off the normal 4-d subspace
+    return train.astype(np.float32), normals.astype(np.float32), anomalies.astype(np.float32)
+
+
+@pytest.mark.parametrize("scorer", [memae_head_scores, deep_svdd_scores])
+def test_learned_heads_separate_off_manifold_points_and_are_deterministic(scorer) -> None:
+    train, normals, anomalies = _gaussian_problem()
+    query = np.concatenate([normals, anomalies])
+    scores = scorer(train, query, 0)
+    labels = np.r_[np.zeros(len(normals)), np.ones(len(anomalies))]
+    assert scores.shape == (len(query),) and np.isfinite(scores).all()
+    assert auroc(scores, labels) > 0.9
+    np.testing.assert_array_equal(scores, scorer(train, query, 0))
+
+
+def test_heads_are_registered_with_the_baselines() -> None:
+    assert {"MemAE head", "Deep SVDD"} <= set(baselines.SCORERS)
+
+
+def test_pixel_autoencoder_shapes_and_determinism() -> None:
+    rng = np.random.default_rng(0)
+    clips = rng.integers(0, 255, size=(6, 10, 20, 20, 3), dtype=np.uint8)
+    settings = PixelAESettings(side=16, num_frames=8, epochs=2, batch_size=4)
+    x = to_gray_clips(clips, settings)
+    assert x.shape == (6, 1, 8, 16, 16)
+    train = np.array([1, 1, 1, 1, 0, 0], bool)
+    scores = pixel_ae_scores(clips, train, settings)
+    assert scores.shape == (6,) and np.isfinite(scores).all()
+    np.testing.assert_array_equal(scores, pixel_ae_scores(clips, train, settings))
+    with pytest.raises(ValueError, match="multiple of 16"):
+        to_gray_clips(clips, dataclasses.replace(settings, side=20))
+
+
+def test_window_starts_cover_the_video_and_frame_scores_average_windows() -> None:
+    np.testing.assert_array_equal(window_starts(10, 4, 3), [0, 3, 6])
+    np.testing.assert_array_equal(window_starts(11, 4, 3), [0, 3, 6, 7])
+    with pytest.raises(ValueError, match="shorter"):
+        window_starts(3, 4, 1)
+    windows = pd.DataFrame({"start_frame": [0, 2], "end_frame": [4, 6], "score": [1.0, 3.0]})
+    np.testing.assert_allclose(frame_scores(windows, 6), [1, 1, 2, 2, 3, 3])
+    np.testing.assert_allclose(frame_scores(windows, 6, "max"), [1, 1, 3, 3, 3, 3])
+    segments = pd.DataFrame(
+        {"start_frame": [0, 3], "end_frame": [3, 6], "anomalous": [False, True]}
+    )
+    np.testing.assert_array_equal(segment_labels(segments, 6), [0, 0, 0, 1, 1, 1])
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    setup = RecognitionSetup(num_frames=8, crop_size=16, cache_size=20, classes="all")
+    torch.manual_seed(0)
+    backbone = create_model("r2plus1d_18", size="tiny", num_classes=3, num_frames=8, crop_size=16)
+    dim = backbone.embed_dim
+    autoencoder = EmbeddingAutoencoder(dim, ae_widths(dim))
+    meta = {
+        "model": "r2plus1d_18",
+        "size": "tiny",
+        "options": {},
+        "classes": ["a", "b", "c"],
+        "setup": dataclasses.asdict(setup),
+    }
+    return build_detector(backbone, meta, autoencoder, threshold=1.0, window_frames=12)
+
+
+def _video(tmp_path, frames: int = 30):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "clip.mp4"
+    write_mp4(rng.integers(0, 255, size=(frames, 32, 48, 3), dtype=np.uint8), path, 10.0)
+    return path
+
+
+def test_detector_round_trip_gives_identical_scores(detector: Detector, tmp_path) -> None:
+    video = _video(tmp_path)
+    windows, num_frames, fps = score_video(detector, video, stride=4)
+    assert num_frames == 30 and fps == pytest.approx(10.0)
+    np.testing.assert_array_equal(windows["start_frame"], [0, 4, 8, 12, 16, 18])
+    assert (windows["end_frame"] - windows["start_frame"] == 12).all()
+    path = detector.save(tmp_path / "det.pt")
+    loaded = Detector.load(path)
+    again, _, _ = score_video(loaded, video, stride=4)
+    np.testing.assert_allclose(again["score"], windows["score"], rtol=1e-5)
+    assert loaded.threshold == 1.0 and loaded.window_frames == 12
+
+
+def test_detector_errors_are_clear(detector: Detector, tmp_path) -> None:
+    with pytest.raises(DetectorError, match="no detector checkpoint"):
+        Detector.load(tmp_path / "absent.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(DetectorError, match="not a readable"):
+        Detector.load(tmp_path / "junk.pt")
+    with pytest.raises(ValueError, match="needs at least one window"):
+        score_video(detector, _video(tmp_path, frames=8))
+    (tmp_path / "broken.mp4").write_bytes(b"\x00" * 100)
+    with pytest.raises(VideoDecodeError):
+        score_video(detector, tmp_path / "broken.mp4")
+
+
+def test_score_cli_writes_csv_and_timeline(detector: Detector, tmp_path, capsys) -> None:
+    video = _video(tmp_path)
+    checkpoint = detector.save(tmp_path / "det.pt")
+    out = tmp_path / "out"
+    assert score_main([str(video), "--detector", str(checkpoint), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "clip_scores.csv")
+    assert list(table.columns) == [
+        "start_frame",
+        "end_frame",
+        "start_s",
+        "end_s",
+        "score",
+        "flagged",
+    ]
+    assert (out / "clip_timeline.png").stat().st_size > 0
+    assert "windows of 12 frames" in capsys.readouterr().out
+    (tmp_path / "short").mkdir()
+    short = _video(tmp_path / "short", frames=8)
+    for argv, message in [
+        ([str(video), "--detector", str(tmp_path / "none.pt")], "no detector checkpoint"),
+        ([str(tmp_path / "missing.mp4"), "--detector", str(checkpoint)], "no such video"),
+        ([str(short), "--detector", str(checkpoint)], "needs at least one window"),
+        ([str(video), "--detector", str(checkpoint), "--stride", "0"], "--stride"),
+    ]:
+        assert score_main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+
+
+def test_long_video_segments_match_the_written_video(tmp_path) -> None:
+    config = SynthConfig(height=32, width=48, num_frames=8, fps=8.0, duration_jitter=0.0)
+    classes = ["Run-Side", "Walk-Front", "Diving-Side"]
+    segments = make_long_video(tmp_path / "long.mp4", classes, config, seed=3)
+    assert list(segments["anomalous"]) == [False, True, False]
+    assert (segments["start_frame"].iloc[1:].to_numpy() == segments["end_frame"].iloc[:-1]).all()
+    from vidad.video.decode import probe_video
+
+    assert probe_video(tmp_path / "long.mp4").num_frames == segments["end_frame"].iloc[-1]
+    pd.testing.assert_frame_equal(pd.read_csv(segments_path(tmp_path / "long.mp4")), segments)
+    first = (tmp_path / "long.mp4").read_bytes()
+    make_long_video(tmp_path / "again.mp4", classes, config, seed=3)
+    assert (tmp_path / "again.mp4").read_bytes() == first
