@@ -94,7 +94,7 @@ def detector() -> Detector:
     meta = {
         "model": "r2plus1d_18",
         "size": "tiny",
-        "options": {},
+        "options": {"num_frames": 8},  # an option that repeats a setup value must not clash
         "classes": ["a", "b", "c"],
         "setup": dataclasses.asdict(setup),
     }

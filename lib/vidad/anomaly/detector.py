@@ -100,13 +100,12 @@ class Detector:
             raise DetectorError(f"{path}: detector version {blob.get('version')} is unsupported")
         meta = json.loads(blob["meta"])
         setup = meta["setup"]
-        backbone = create_model(
+        inputs = {"num_frames": setup["num_frames"], "crop_size": setup["crop_size"]}
+        backbone = create_model(  # model options override the setup's, as in load_pretrained
             meta["model"],
             size=meta["size"],
             num_classes=meta["num_classes"],
-            num_frames=setup["num_frames"],
-            crop_size=setup["crop_size"],
-            **meta["options"],
+            **{**inputs, **meta["options"]},
         )
         backbone.load_state_dict(blob["backbone"])
         autoencoder = EmbeddingAutoencoder(meta["embed_dim"], meta["ae_widths"], meta["dropout"])
