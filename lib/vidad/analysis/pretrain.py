@@ -4,7 +4,8 @@ The seed system embeds clips with R(2+1)D-18, SlowFast R50 and TimeSformer pretr
 Kinetics-400. Those weights cannot be downloaded where this book is built (and
 ``pretrained="kinetics400"`` says so, naming what to fetch), so this stage trains the same
 architectures, at the profile's preset, on all classes of synth-actions, with the recipe of the
-architecture chapters, and writes each as a DVC output::
+architecture chapters (``backbone_setup`` may change it for one backbone: TimeSformer needs a lower
+learning rate), and writes each as a DVC output::
 
     build/<profile>/pretrained/<backbone>/weights.pt   # state_dict (torch.load(weights_only=True))
     build/<profile>/pretrained/<backbone>/meta.json    # model, options, setup, classes, accuracy
@@ -40,15 +41,40 @@ def pretrained_dir(profile: str, backbone: str, root: str | Path = ".") -> Path:
     return build_dir(profile, root) / "pretrained" / backbone
 
 
-def setup_from_params(params: dict[str, Any]) -> tuple[RecognitionSetup, list[str], dict]:
-    """(setup, backbones, per-backbone model options) from the stage's params, validated."""
+def setup_from_params(
+    params: dict[str, Any],
+) -> tuple[dict[str, RecognitionSetup], list[str], dict]:
+    """(setup per backbone, backbones, per-backbone model options) from the stage's params.
+
+    ``backbone_setup`` overrides training settings for one backbone (e.g. a lower learning
+    rate for the transformer, which does not train from scratch at the CNNs' 3e-3); the
+    recipe every backbone shares stays in one place. Everything is validated here, before any
+    backbone trains.
+    """
     params = dict(params)
     backbones = list(params.pop("backbones"))
     options = dict(params.pop("backbone_options", {}) or {})
-    unknown = sorted(set(backbones) - set(BACKBONES)) + sorted(set(options) - set(backbones))
+    overrides = dict(params.pop("backbone_setup", {}) or {})
+    unknown = (
+        sorted(set(backbones) - set(BACKBONES))
+        + sorted(set(options) - set(backbones))
+        + sorted(set(overrides) - set(backbones))
+    )
     if unknown:
         raise ValueError(f"unknown backbone(s) {unknown}; choose from {list(BACKBONES)}")
-    return RecognitionSetup(**params), backbones, options
+    base = RecognitionSetup(**params)
+    fields = {f.name for f in dataclasses.fields(RecognitionSetup)}
+    setups = {}
+    for backbone in backbones:
+        extra = dict(overrides.get(backbone, {}) or {})
+        bad = sorted(set(extra) - (fields - {"classes"}))
+        if bad:
+            raise ValueError(
+                f"backbone_setup.{backbone}: cannot set {bad} per backbone "
+                "(every backbone shares the class set; other keys are RecognitionSetup fields)"
+            )
+        setups[backbone] = dataclasses.replace(base, **extra)
+    return setups, backbones, options
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -59,12 +85,13 @@ def _write_atomic(path: Path, write) -> None:
 
 def pretrain(profile: str, root: str | Path = ".") -> dict[str, Any]:
     """Train every configured backbone; write weights, metadata and the metrics file."""
-    setup, backbones, options = setup_from_params(
+    setups, backbones, options = setup_from_params(
         stage_params(load_params(Path(root) / "params.yaml"), SECTION, profile)
     )
-    classes = class_names(profile, setup.classes, root)
+    classes = class_names(profile, setups[backbones[0]].classes, root)
     metrics: dict[str, Any] = {}
     for backbone in backbones:
+        setup = setups[backbone]
         variant = Variant(backbone, backbone, dict(options.get(backbone, {})))
         result = run_variant(variant, setup, profile, SECTION, classes, root)
         out = pretrained_dir(profile, backbone, root)
