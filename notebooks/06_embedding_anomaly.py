@@ -65,7 +65,7 @@ from vidad.analysis.pretrain import load_pretrained
 from vidad.anomaly import baselines, metrics, published
 from vidad.anomaly import plots as aplots
 from vidad.anomaly.autoencoder import ae_widths
-from vidad.anomaly.detector import build_detector, frame_scores, score_video, segment_labels
+from vidad.anomaly.detector import build_detector, score_video
 from vidad.anomaly.embeddings import DATASET, SPLITS, extract_embeddings, sports_dataset
 from vidad.anomaly.long_video import make_long_video
 from vidad.anomaly.pixel import PixelAESettings, pixel_ae_scores
@@ -78,6 +78,8 @@ from vidad.models import count_params
 from vidad.pipeline import synth_configs, synth_root
 from vidad.video.decode import read_clip
 
+if long_videos < 1:  # checked before any backbone runs
+    raise ValueError(f"long_videos must be >= 1, got {long_videos}")
 chapter = Chapter("06_embedding_anomaly", profile)
 plotting.use_book_style()
 display(Markdown(chapter.banner()))
@@ -562,8 +564,6 @@ for name in backbones:
     ).save(detector_dir / f"{name}.pt")
     del model
 
-if long_videos < 1:
-    raise ValueError(f"long_videos must be >= 1, got {long_videos}")
 long_dir = build_dir(profile) / "long_video"
 long_paths = [long_dir / f"long_video_{i}.mp4" for i in range(long_videos)]
 long_segments = [
@@ -594,7 +594,7 @@ cli_windows = pd.read_csv(long_dir / f"{long_video.stem}_scores.csv")
 display(cli_windows.head())
 
 # %%
-from vidad.anomaly.detector import Detector
+from vidad.anomaly.detector import Detector, localization_scores
 
 loc_rows, timelines = [], {}
 for name in backbones:
@@ -605,32 +605,11 @@ for name in backbones:
         windows, num_frames, fps = score_video(detector, path, score_stride)
         if video_index == 0:
             timelines[name] = windows
-        labels = segment_labels(video_segments, num_frames)
-        per_frame = frame_scores(windows, num_frames)
-        covered = ~np.isnan(per_frame)
-        window_labels = np.array(
-            [
-                labels[a:b].mean() > 0.5
-                for a, b in zip(windows["start_frame"], windows["end_frame"], strict=True)
-            ]
-        )
-        flagged_frames = np.zeros(num_frames, bool)
-        for a, b, flag in windows[["start_frame", "end_frame", "flagged"]].itertuples(
-            index=False
-        ):
-            flagged_frames[a:b] |= bool(flag)
         loc_rows.append(
             {
                 "backbone": name,
                 "video": video_index,
-                "frame AUROC": metrics.auroc(per_frame[covered], labels[covered]),
-                "window AUROC": metrics.auroc(
-                    windows["score"].to_numpy(), window_labels.astype(int)
-                )
-                if 0 < window_labels.sum() < len(window_labels)
-                else float("nan"),
-                "anomalous frames flagged": float(flagged_frames[labels == 1].mean()),
-                "normal frames flagged": float(flagged_frames[labels == 0].mean()),
+                **localization_scores(windows, video_segments, num_frames),
             }
         )
 per_video = pd.DataFrame(loc_rows)

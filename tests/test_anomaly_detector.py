@@ -17,6 +17,7 @@ from vidad.anomaly.detector import (
     DetectorError,
     build_detector,
     frame_scores,
+    localization_scores,
     score_video,
     segment_labels,
     window_starts,
@@ -82,6 +83,33 @@ def test_window_starts_cover_the_video_and_frame_scores_average_windows() -> Non
         {"start_frame": [0, 3], "end_frame": [3, 6], "anomalous": [False, True]}
     )
     np.testing.assert_array_equal(segment_labels(segments, 6), [0, 0, 0, 1, 1, 1])
+
+
+def test_localization_scores_by_hand() -> None:
+    # frames 0-3 normal, 4-7 anomalous; windows [0,4) [2,6) [4,8), the last two flagged
+    segments = pd.DataFrame({"start_frame": [0, 4], "end_frame": [4, 8], "anomalous": [0, 1]})
+    windows = pd.DataFrame(
+        {
+            "start_frame": [0, 2, 4],
+            "end_frame": [4, 6, 8],
+            "score": [1.0, 2.0, 3.0],
+            "flagged": [False, True, True],
+        }
+    )
+    got = localization_scores(windows, segments, 8)
+    # frame scores 1, 1, 1.5, 1.5, 2.5, 2.5, 3, 3: every anomalous frame above every normal one
+    assert got["frame AUROC"] == 1.0
+    assert got["window AUROC"] == 1.0  # [2,6) is half anomalous: not a majority, so normal
+    assert got["anomalous frames flagged"] == 1.0
+    assert got["normal frames flagged"] == 0.5  # frames 2 and 3, under the flagged [2,6)
+    reversed_scores = windows.assign(score=[3.0, 2.0, 1.0])
+    assert localization_scores(reversed_scores, segments, 8)["frame AUROC"] == 0.0
+    # one anomalous frame: no window is mostly anomalous, so the window AUROC is undefined
+    short = pd.DataFrame({"start_frame": [0, 7], "end_frame": [7, 8], "anomalous": [0, 1]})
+    got = localization_scores(windows, short, 8)
+    assert np.isnan(got["window AUROC"])
+    # frame 7 (score 3) beats the six normal frames below 3 and ties frame 6: (6 + 0.5) / 7
+    assert got["frame AUROC"] == pytest.approx(6.5 / 7)
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ import torch
 from vidad.analysis.recognition import RecognitionSetup, clip_transform
 from vidad.anomaly.autoencoder import EmbeddingAutoencoder
 from vidad.anomaly.embeddings import autocast_context
+from vidad.anomaly.metrics import auroc
 from vidad.models import create_model
 from vidad.models.base import VideoModel
 from vidad.train.loop import to_device
@@ -270,3 +271,32 @@ def segment_labels(segments: pd.DataFrame, num_frames: int) -> np.ndarray:
         if bool(row.anomalous):
             labels[int(row.start_frame) : int(row.end_frame)] = 1
     return labels
+
+
+def localization_scores(
+    windows: pd.DataFrame, segments: pd.DataFrame, num_frames: int
+) -> dict[str, float]:
+    """Temporal localization of one scored video against its true segments.
+
+    ``frame AUROC`` ranks frames by the mean score of the windows covering them (frames no
+    window covers are left out); ``window AUROC`` ranks windows, a window being anomalous when
+    most of its frames are (NaN when all windows share one label). The two flag rates say what
+    the detector's own threshold does: a frame counts as flagged when any flagged window covers
+    it.
+    """
+    labels = segment_labels(segments, num_frames)
+    per_frame = frame_scores(windows, num_frames)
+    covered = ~np.isnan(per_frame)
+    starts, ends = windows["start_frame"].to_numpy(), windows["end_frame"].to_numpy()
+    window_labels = np.array([labels[a:b].mean() > 0.5 for a, b in zip(starts, ends, strict=True)])
+    flagged = np.zeros(num_frames, bool)
+    for a, b, flag in zip(starts, ends, windows["flagged"].to_numpy(), strict=True):
+        flagged[a:b] |= bool(flag)
+    return {
+        "frame AUROC": float(auroc(per_frame[covered], labels[covered])),
+        "window AUROC": float(auroc(windows["score"].to_numpy(), window_labels.astype(int)))
+        if 0 < window_labels.sum() < len(window_labels)
+        else float("nan"),
+        "anomalous frames flagged": float(flagged[labels == 1].mean()),
+        "normal frames flagged": float(flagged[labels == 0].mean()),
+    }
