@@ -35,6 +35,7 @@ lab: setup  ## JupyterLab; every notebooks/*.py opens as a notebook (jupytext)
 lint: setup
 	$(BIN)/ruff check lib tests notebooks benchmarks
 	$(BIN)/ruff format --check lib tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf build book/_build .pytest_cache

@@ -27,12 +27,12 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from vidad.analysis.pretrain import load_pretrained
-from vidad.analysis.recognition import RecognitionSetup, clip_transform
 from vidad.anomaly.autoencoder import EmbeddingAutoencoder, ae_widths, reconstruction_loss
 from vidad.anomaly.embeddings import embed_clips
-from vidad.pipeline import synth_root
+from vidad.paths import Paths
 from vidad.progress import progress_bar
+from vidad.train.pretrained import load_pretrained
+from vidad.train.recognition import RecognitionSetup, clip_transform
 from vidad.video.cache import CachedClipDataset, ClipCacheSpec
 from vidad.video.dataset import ClipDataset
 
@@ -113,7 +113,7 @@ def main() -> None:
     backbone, meta = load_pretrained(args.profile, args.backbone)
     setup = RecognitionSetup(**meta["setup"])
     transform = clip_transform(backbone.input_spec, setup, train=False)
-    root = synth_root(args.profile, "synth-sports")
+    root = Paths(args.profile).synth("synth-sports")
     train = ClipDataset(root, "train", setup.num_frames, transform, validate=False)
     val = ClipDataset(root, "val", setup.num_frames, transform, validate=False)
 

@@ -13,10 +13,10 @@ bf16_compile  as bf16_cl3d, plus ``torch.compile(model)`` (compile time is repor
               not counted in the throughput; a compile failure is reported in its row).
 
 A CUDA OOM or any other failure is reported in its row and the run goes on. With ``--shapes
-published`` (paper size only) the inputs follow the row labels of SPEC section 7 (C3D 16x112^2,
-R(2+1)D-18 8x112^2, SlowFast 8x8 at 256^2, TimeSformer 8x224^2) instead of the models' own
-``input_spec`` (R(2+1)D-18 16x112^2, SlowFast 224^2). On CUDA, the published H100 numbers of SPEC
-section 7 are printed beside ours at the end.
+published`` (paper size only) the inputs follow the row labels of the reference H100 table
+(C3D 16x112^2, R(2+1)D-18 8x112^2, SlowFast 8x8 at 256^2, TimeSformer 8x224^2) instead of the
+models' own ``input_spec`` (R(2+1)D-18 16x112^2, SlowFast 224^2). On CUDA, the reference H100
+numbers are printed beside ours at the end.
 
     python benchmarks/backbones.py [--models c3d ...] [--size paper|small|tiny] [--batch-size 32]
         [--modes fp32 bf16_cl3d bf16_compile] [--warmup 3] [--iters 10] [--device auto]
@@ -41,7 +41,7 @@ from vidad.models import create_model, list_models
 DEFAULT_MODELS = ("c3d", "r2plus1d_18", "slowfast_r50", "timesformer")
 MODES = ("fp32", "bf16_cl3d", "bf16_compile")
 
-# SPEC section 7: one H100, random weights, forward only, batch 32, clips/s.
+# The reference measurements: one H100, random weights, forward only, batch 32, clips/s.
 PUBLISHED_H100 = {
     "c3d": ("C3D 16x112^2", {"fp32": 391, "bf16_cl3d": 2146, "bf16_compile": 2656}),
     "r2plus1d_18": ("R(2+1)D-18 8x112^2", {"fp32": 617, "bf16_cl3d": 2900, "bf16_compile": 2672}),
@@ -202,11 +202,11 @@ def format_row(r: dict) -> str:
 def print_published(rows, args, device) -> None:
     if device.type != "cuda":
         print(
-            "\npublished numbers (SPEC section 7) are for one H100 at paper size, batch 32: "
+            "\nthe reference numbers are for one H100 at paper size, batch 32: "
             "not comparable with this CPU run, not shown."
         )
         return
-    print(f"\npublished (SPEC section 7, H100) beside ours ({torch.cuda.get_device_name(device)})")
+    print(f"\nreference (H100) beside ours ({torch.cuda.get_device_name(device)})")
     caveats = []
     if args.size != "paper":
         caveats.append(f"size {args.size}, published is paper")
@@ -243,7 +243,7 @@ def main(argv=None) -> int:
         "--shapes",
         default="spec",
         choices=("spec", "published"),
-        help="input shapes: the model's input_spec, or SPEC section 7's row labels (paper size)",
+        help="input shapes: the model's input_spec, or the H100 table's row labels (paper size)",
     )
     parser.add_argument("--no-compile", action="store_true", help="skip the bf16_compile rows")
     parser.add_argument("--cudnn-benchmark", action="store_true", help="cudnn.benchmark = True")

@@ -36,41 +36,21 @@
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"  # smoke | cpu | gpu
-seed = 0  # seed of the probes (the data's own seed is in params.yaml, stage synth)
-filmstrip_class = "sit_down"  # synth-actions class shown as a filmstrip (with its reverse)
-filmstrip_frames = 8  # frames in the filmstrip
-probe_frames = 16  # frames per clip the probes see, uniformly spaced
-probe_size = 32  # side of the colour thumbnails the probes see
-probe_epochs = 30  # training epochs of each probe
-probe_width = 16  # channels of the probes' first conv layer
+params = None  # params.yaml's datasets.<profile>; papermill passes it, None reads params.yaml
 
 # %%
-import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
 from vidad import plotting
-from vidad.analysis import datasets as ds
-from vidad.analysis.order_probe import ProbeConfig, run_order_probe
 from vidad.book import Chapter
-from vidad.data import protocol
-from vidad.pipeline import synth_root
-from vidad.synth import REVERSED_PAIRS
-from vidad.video.decode import DecodeReport, read_frames, uniform_indices
-from vidad.video.manifest import read_manifest
+from vidad.experiments import datasets
 
 chapter = Chapter("01_datasets", profile)
+config = datasets.Config.load(profile, params)
 plotting.use_book_style()
 display(Markdown(chapter.banner()))
-
-actions = read_manifest(synth_root(profile, "synth-actions"))
-sports = read_manifest(synth_root(profile, "synth-sports"))
-display(
-    Markdown(
-        f"synth-actions: **{len(actions)}** clips, {actions['class'].nunique()} classes; "
-        f"synth-sports: **{len(sports)}** clips, {sports['class'].nunique()} classes."
-    )
-)
+result = datasets.run(config, chapter.paths)
+display(Markdown(datasets.sizes_markdown(result)))
 
 # %% [markdown]
 # ## synth-sports and the anomaly protocol
@@ -85,11 +65,8 @@ display(
 # clips per class, which makes validation numbers meaningless).
 
 # %%
-fig = plotting.class_split_counts(sports, "synth-sports: clips per class and split")
-chapter.savefig(fig, "sports_counts")
-sports_counts = ds.split_table(sports)
-real_counts = pd.Series(protocol.UCF_SPORTS_CLIP_COUNTS, name="UCF Sports release (published)")
-display(sports_counts.join(real_counts))
+chapter.savefig(datasets.plot_sports_counts(result), "sports_counts")
+display(result.sports_counts)
 
 # %% [markdown]
 # The right-hand column is the clip count per (merged) class of the real UCF Sports release;
@@ -98,40 +75,18 @@ display(sports_counts.join(real_counts))
 # rows are augmented copies (200 and 10 per normal class).
 
 # %%
-display(
-    pd.DataFrame(
-        {
-            "synth-sports (this build)": sports["split"].value_counts(),
-            "source study (published)": pd.Series(protocol.SOURCE_STUDY_SPLIT_ROWS),
-        }
-    ).loc[["train", "val", "test", "anomaly"]]
-)
+display(result.split_sizes)
 
 # %%
-fig = plotting.duration_histogram(sports, "synth-sports: clip durations")
-chapter.savefig(fig, "sports_durations")
-display(ds.duration_summary(sports).round(2))
+chapter.savefig(datasets.plot_sports_durations(result), "sports_durations")
+display(result.sports_durations.round(2))
 
 # %% [markdown]
 # One frame from the middle of a clip of each class, with the props and scenes that
 # identify the sport. The anomaly classes are marked.
 
-
 # %%
-def middle_frame(row: pd.Series) -> np.ndarray:
-    """Decode only the middle frame of a clip."""
-    return read_frames(row["abspath"], [int(row["num_frames"]) // 2])[0]
-
-
-def first_clip_per_class(table: pd.DataFrame, classes: list[str]) -> list[pd.Series]:
-    return [table[table["class"] == c].iloc[0] for c in classes]
-
-
-sports_classes = list(protocol.UCF_SPORTS_CLASSES)
-rows = first_clip_per_class(sports, sports_classes)
-titles = [c + (" (anomaly)" if c in protocol.ANOMALY_CLASSES else "") for c in sports_classes]
-fig = plotting.image_grid([middle_frame(r) for r in rows], titles, ncols=5)
-chapter.savefig(fig, "sports_samples")
+chapter.savefig(datasets.plot_sports_samples(result), "sports_samples")
 
 # %% [markdown]
 # ## synth-actions: the pretraining corpus
@@ -149,28 +104,19 @@ chapter.savefig(fig, "sports_samples")
 # filmed from the side, `walk_towards` / `walk_away` from the front).
 
 # %%
-fig = plotting.class_split_counts(actions, "synth-actions: clips per class and split")
-chapter.savefig(fig, "actions_counts")
-action_classes = sorted(actions["class"].unique())
-display(Markdown("Time-reversed pairs: " + ", ".join(f"`{a}` / `{b}`" for a, b in REVERSED_PAIRS)))
+chapter.savefig(datasets.plot_actions_counts(result), "actions_counts")
+display(Markdown(datasets.reversed_pairs_markdown()))
 
 # %%
-rows = first_clip_per_class(actions, action_classes)
-fig = plotting.image_grid([middle_frame(r) for r in rows], action_classes, ncols=6)
-chapter.savefig(fig, "actions_samples")
+chapter.savefig(datasets.plot_actions_samples(result), "actions_samples")
 
 # %% [markdown]
 # A single frame of `sit_down` could equally be a frame of `stand_up`. Only the order of the
 # frames tells them apart: below, one clip of each.
 
 # %%
-reverse_of = {a: b for a, b in REVERSED_PAIRS} | {b: a for a, b in REVERSED_PAIRS}
-for cls in (filmstrip_class, reverse_of[filmstrip_class]):
-    row = actions[actions["class"] == cls].iloc[0]
-    indices = uniform_indices(int(row["num_frames"]), filmstrip_frames)
-    frames = read_frames(row["abspath"], indices.tolist())
-    fig = plotting.filmstrip(frames, indices / float(row["fps"]), f"one {cls} clip")
-    chapter.savefig(fig, f"filmstrip_{cls}")
+for strip in result.filmstrips:
+    chapter.savefig(datasets.plot_filmstrip(strip), f"filmstrip_{strip.cls}")
 
 # %% [markdown]
 # ## Are single frames enough? A measurement
@@ -192,55 +138,14 @@ for cls in (filmstrip_class, reverse_of[filmstrip_class]):
 # with real space-time networks.
 
 # %%
-report = DecodeReport()
-thumbs, decoded = ds.load_thumbnails(actions, probe_frames, probe_size, report)
-print(report.summary())
-config = ProbeConfig(epochs=probe_epochs, width=probe_width, seed=seed)
-probe = run_order_probe(thumbs, decoded, REVERSED_PAIRS, config)
-display(probe.overall.round(3))
-display(probe.pairs.round(3))
-fig = plotting.probe_bars(probe.pairs)
-chapter.savefig(fig, "order_probe")
+print(result.decode_summary)
+display(result.probe.overall.round(3))
+display(result.probe.pairs.round(3))
+chapter.savefig(datasets.plot_order_probe(result), "order_probe")
 
 # %%
-summary = probe.pairs.groupby("view")[["accuracy", "auroc"]].mean()
-overall = probe.overall.set_index("view")["test accuracy (all classes)"]
-single, ordered = summary.loc["single frames"], summary.loc["frames in order"]
-chapter.log_metrics(
-    synth_actions_clips=len(actions),
-    synth_sports_clips=len(sports),
-    synth_actions_classes=int(actions["class"].nunique()),
-    sports_split_counts={k: int(v) for k, v in sports["split"].value_counts().items()},
-    decode_failures=report.num_failed,
-    probe_test_accuracy_all_classes={k: float(v) for k, v in overall.items()},
-    probe_reversed_pairs_accuracy={
-        "single frames": float(single["accuracy"]),
-        "frames in order": float(ordered["accuracy"]),
-    },
-    probe_reversed_pairs_auroc={
-        "single frames": float(single["auroc"]),
-        "frames in order": float(ordered["auroc"]),
-    },
-)
-hardest = probe.pairs[probe.pairs["view"] == "frames in order"].sort_values("auroc").iloc[0]
-display(
-    Markdown(
-        f"On this build, averaged over the {len(REVERSED_PAIRS)} reversed pairs, the single-frame "
-        f"model tells the two classes of a pair apart with test accuracy "
-        f"**{single['accuracy']:.2f}** (AUROC {single['auroc']:.2f}); the model that sees the "
-        f"frames in order reaches **{ordered['accuracy']:.2f}** (AUROC {ordered['auroc']:.2f}). "
-        f"Over all {actions['class'].nunique()} classes their test accuracies are "
-        f"{overall['single frames']:.2f} and {overall['frames in order']:.2f} "
-        f"(chance {1 / actions['class'].nunique():.2f}). The hardest pair for the ordered model is "
-        f"`{hardest['pair']}` (AUROC {hardest['auroc']:.2f})."
-        + (
-            " On the `smoke` profile the probes train for a couple of epochs on a handful of clips,"
-            " so these numbers are noise."
-            if profile == "smoke"
-            else ""
-        )
-    )
-)
+chapter.write_metrics(result.metrics())
+display(Markdown(datasets.verdict_markdown(result)))
 
 # %% [markdown]
 # ## Using the real datasets

@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import make_corrupt, make_video
 
-from vidad.analysis.datasets import colour_thumbnails, load_thumbnails, split_table
-from vidad.analysis.order_probe import (
+from vidad.data.summary import colour_thumbnails, load_thumbnails, split_table
+from vidad.train.order_probe import (
     ProbeConfig,
     pair_scores,
     random_shift,

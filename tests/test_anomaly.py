@@ -12,7 +12,6 @@ import torch
 from conftest import make_video
 from torch import nn
 
-from vidad.analysis.recognition import RecognitionSetup, clip_transform
 from vidad.anomaly import baselines, embeddings, metrics, scores
 from vidad.anomaly.autoencoder import EmbeddingAutoencoder, ae_widths, reconstruction_loss
 from vidad.anomaly.train_ae import (
@@ -23,6 +22,7 @@ from vidad.anomaly.train_ae import (
     train_v1,
 )
 from vidad.models import create_model
+from vidad.train.recognition import RecognitionSetup, clip_transform
 from vidad.video.cache import CachedClipDataset, ClipCacheSpec
 from vidad.video.manifest import write_manifest
 
@@ -131,7 +131,10 @@ def clips(tmp_path: Path) -> Path:
 def _embed(
     clips: Path, tmp_path: Path, model, motion: bool, counter: list
 ) -> embeddings.EmbeddingSet:
-    setup = RecognitionSetup(num_frames=4, crop_size=16, cache_size=20, motion=motion)
+    setup = RecognitionSetup(
+        classes="all", num_frames=4, crop_size=16, cache_size=20, motion=motion, size="tiny",
+        epochs=1, batch_size=2, lr=1e-3, weight_decay=0.0, warmup_epochs=0, seed=0,
+    )  # fmt: skip
     transform = clip_transform(model.input_spec, setup, train=False)
     spec = ClipCacheSpec(4, 20, 20)
     data = CachedClipDataset(clips, embeddings.SPLITS, spec, tmp_path / "cache", transform)
@@ -264,3 +267,17 @@ def test_centroid_rule_is_distance_to_the_nearest_centroid() -> None:
     d = scores.centroid_distances(np.array([[1.0, 3.0], [11.0, 10.0], [50.0, 50.0]]), centroids)
     np.testing.assert_allclose(d[:2], [3.0, 0.0])
     assert d[2] == pytest.approx(np.hypot(39, 40))
+
+
+def test_inference_is_set_up_as_training_is() -> None:
+    from vidad.train.loop import autocast_context, prepare_for_device
+
+    cpu = torch.device("cpu")
+    model = nn.Conv3d(1, 2, 3)
+    assert prepare_for_device(model, cpu) is False  # channels_last_3d acts on CUDA only
+    assert model.weight.is_contiguous()
+    assert not isinstance(autocast_context(cpu), torch.autocast)  # bf16 on CUDA only...
+    with autocast_context(cpu, enabled=True):  # ...unless asked (TrainConfig.amp="bf16")
+        assert torch.get_autocast_dtype("cpu") == torch.bfloat16
+        assert torch.is_autocast_enabled("cpu")
+    assert not torch.is_autocast_enabled("cpu")

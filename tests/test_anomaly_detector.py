@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 
-from vidad.analysis.recognition import RecognitionSetup
 from vidad.anomaly import baselines
 from vidad.anomaly.autoencoder import EmbeddingAutoencoder, ae_widths
 from vidad.anomaly.detector import (
@@ -20,7 +20,6 @@ from vidad.anomaly.detector import (
     localization_scores,
     score_video,
     segment_labels,
-    window_starts,
 )
 from vidad.anomaly.heads import deep_svdd_scores, memae_head_scores
 from vidad.anomaly.long_video import make_long_video, segments_path
@@ -30,7 +29,10 @@ from vidad.anomaly.score_cli import main as score_main
 from vidad.models import create_model
 from vidad.synth import SynthConfig
 from vidad.synth.writer import write_mp4
-from vidad.video.decode import VideoDecodeError
+from vidad.train.recognition import RecognitionSetup
+from vidad.video.cache import resize_clip
+from vidad.video.decode import VideoDecodeError, read_frames, read_video
+from vidad.video.windows import window_starts
 
 
 def _gaussian_problem(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,6 +87,32 @@ def test_window_starts_cover_the_video_and_frame_scores_average_windows() -> Non
     np.testing.assert_array_equal(segment_labels(segments, 6), [0, 0, 0, 1, 1, 1])
 
 
+def test_window_starts_reject_bad_lengths() -> None:
+    with pytest.raises(ValueError, match="must be >= 1"):
+        window_starts(10, 4, 0)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        window_starts(10, 0, 1)
+    np.testing.assert_array_equal(window_starts(4, 4, 3), [0])
+
+
+def test_read_video_resizes_in_chunks_as_the_whole_video_would_be(tmp_path) -> None:
+    video = _video(tmp_path, frames=30)
+    whole = resize_clip(read_frames(video), 20, 20)
+    frames, fps = read_video(video, lambda chunk: resize_clip(chunk, 20, 20), chunk=7)
+    np.testing.assert_array_equal(frames, whole)
+    assert fps == pytest.approx(10.0)
+    raw, _ = read_video(video)
+    assert raw.shape == (30, 32, 48, 3)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(raw[:3]):
+        Image.fromarray(frame).save(folder / f"{i:03d}.png")
+    frames, fps = read_video(folder, lambda chunk: resize_clip(chunk, 20, 20))
+    assert frames.shape == (3, 20, 20, 3) and fps == 0.0
+    with pytest.raises(VideoDecodeError, match="no such file"):
+        read_video(tmp_path / "absent.mp4")
+
+
 def test_localization_scores_by_hand() -> None:
     # frames 0-3 normal, 4-7 anomalous; windows [0,4) [2,6) [4,8), the last two flagged
     segments = pd.DataFrame({"start_frame": [0, 4], "end_frame": [4, 8], "anomalous": [0, 1]})
@@ -114,7 +142,10 @@ def test_localization_scores_by_hand() -> None:
 
 @pytest.fixture(scope="module")
 def detector() -> Detector:
-    setup = RecognitionSetup(num_frames=8, crop_size=16, cache_size=20, classes="all")
+    setup = RecognitionSetup(
+        classes="all", num_frames=8, crop_size=16, cache_size=20, motion=False, size="tiny",
+        epochs=1, batch_size=2, lr=1e-3, weight_decay=0.0, warmup_epochs=0, seed=0,
+    )  # fmt: skip
     torch.manual_seed(0)
     backbone = create_model("r2plus1d_18", size="tiny", num_classes=3, num_frames=8, crop_size=16)
     dim = backbone.embed_dim

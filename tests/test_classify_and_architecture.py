@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from vidad.analysis.architecture import complexity_table, layer_table
 from vidad.models import create_model
+from vidad.models.summary import complexity_table, layer_table
 from vidad.train import TrainConfig
 from vidad.train.classify import (
     accuracy_metrics,

@@ -9,12 +9,14 @@ import pytest
 from vidad.data.ava import keyframes, read_ava_csv
 from vidad.detection.data import (
     KeyframeClips,
+    boxes_by_keyframe,
     clip_indices,
     collate_keyframes,
     detector_boxes,
     frame_cache,
     person_table,
 )
+from vidad.detection.splits import class_counts, data_key, load_splits
 from vidad.detection.train import (
     LOSS_VARIANTS,
     DetectionSetup,
@@ -109,3 +111,49 @@ def test_tiny_training_run_and_evaluation(interact, tmp_path) -> None:
     table = evaluate(gt, det, CLASSES, group_by="sequence")
     value = table[(table["group"] == "all") & (table["metric"] == "mAP")]["value"].iloc[0]
     assert 0.0 <= value <= 1.0
+
+
+def test_load_splits_holds_out_the_last_train_sequences(interact, tmp_path) -> None:
+    root, manifest, _, _ = interact
+    data = load_splits(root, val_sequences=1)
+    train_seqs = sorted(manifest.loc[manifest["split"] == "train", "sequence"].unique())
+    assert set(data.actions["val"]["sequence"]) == {train_seqs[-1]}
+    assert set(data.actions["train"]["sequence"]) == set(train_seqs[:-1])
+    assert set(data.persons["val"]["sequence"]) == {train_seqs[-1]}
+    val_videos = {k.video_id for k in data.keyframes["val"]}
+    assert val_videos and val_videos.isdisjoint(k.video_id for k in data.keyframes["train"])
+    assert data.classes == CLASSES
+    with pytest.raises(ValueError, match="leave no train sequence"):
+        load_splits(root, val_sequences=len(train_seqs))
+    with pytest.raises(FileNotFoundError, match="dvc repro synth_interact"):
+        load_splits(tmp_path)
+
+
+def test_class_counts_and_data_key(interact) -> None:
+    root = interact[0]
+    data = load_splits(root, val_sequences=1)
+    counts = class_counts(data)
+    assert len(counts) == 3 * len(CLASSES)
+    for split in ("train", "val", "test"):
+        in_split = counts[counts["split"] == split]
+        assert in_split["annotations"].sum() == len(data.actions[split])
+    key = data_key(data)
+    assert len(key) == 16 and key == data_key(load_splits(root, val_sequences=1))
+    data.actions["test"] = data.actions["test"].iloc[1:]
+    assert data_key(data) != key
+
+
+def test_boxes_by_keyframe_groups_rows_per_rounded_keyframe() -> None:
+    table = pd.DataFrame(
+        {
+            "video_id": ["a", "a", "b"],
+            "timestamp": [1.00001, 1.00001, 2.0],
+            "x1": [0.1, 0.5, 0.0], "y1": [0.2, 0.6, 0.0],
+            "x2": [0.3, 0.7, 1.0], "y2": [0.4, 0.8, 1.0],
+            "det_score": [0.9, 0.8, 0.7],
+        }
+    )  # fmt: skip
+    boxes = boxes_by_keyframe(table)
+    assert set(boxes) == {("a", 1.0), ("b", 2.0)}
+    assert boxes[("a", 1.0)].dtype == np.float32
+    np.testing.assert_allclose(boxes[("a", 1.0)], [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]])

@@ -1,4 +1,4 @@
-"""MemAE's memory module and models: the formulas of SPEC section 5, checked numerically."""
+"""MemAE's memory module and models (Gong et al., ICCV 2019): the formulas, checked numerically."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import math
 import pytest
 import torch
 
+from vidad.models import create_model
 from vidad.models.memae import (
     EPS,
     MemAE2d,
     MemAE2dConfig,
     MemoryModule,
     hard_shrink_relu,
-    memae3d,
     memae_loss,
     memory_entropy_loss,
 )
@@ -105,7 +105,7 @@ def test_plain_twin_has_the_same_network_without_memory():
 
 @pytest.mark.parametrize("size", ["tiny", "paper"])
 def test_video_memae_round_trips_clip_shapes(size):
-    model = memae3d(size).eval()
+    model = create_model("memae3d", size).eval()
     x = torch.randn(1, 1, 16, 32, 32)  # paper input is 16 x 256 x 256; shapes scale
     with torch.no_grad():
         x_hat, w = model(x)
@@ -119,9 +119,21 @@ def test_video_memae_round_trips_clip_shapes(size):
             256,
         ]
         assert model.memory.memory.shape == (2000, 256)
-    assert memae3d(size, use_memory=False).memory is None
+    assert create_model("memae3d", size, use_memory=False).memory is None
     with pytest.raises(ValueError, match="unknown size"):
-        memae3d("huge")
+        create_model("memae3d", "huge")
+    with pytest.raises(ValueError, match="use_memory"):
+        create_model("memae2d_frames", size, use_memory="yes")
+
+
+def test_frame_twin_has_the_widths_and_memory_of_the_video_model():
+    video = create_model("memae3d", "tiny")
+    frames = create_model("memae2d_frames", "tiny")
+    assert frames.config == video.config
+    assert frames.memory.memory.shape == video.memory.memory.shape
+    with torch.no_grad():
+        x_hat, w = frames.eval()(torch.randn(2, 1, 32, 48))
+    assert x_hat.shape == (2, 1, 32, 48) and w.shape == (2, 100, 2, 3)
 
 
 def test_svdd_center_eps_fix_and_bias_free_net():

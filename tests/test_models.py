@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
-from torchvision.models.video import R2Plus1D_18_Weights, r2plus1d_18
+from torchvision.models.video import R2Plus1D_18_Weights, R3D_18_Weights, r2plus1d_18
 from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D
 
 from vidad.models import (
+    HuggingFaceWeights,
     PretrainedWeightsUnavailable,
+    PytorchvideoWeights,
+    TorchvisionWeights,
+    WeightsSource,
     count_macs,
     count_params,
     create_model,
     list_models,
     load_c3d_state_dict,
     r2plus1d_midplanes,
+    register_model,
+    registry,
 )
 from vidad.models.c3d import CONV_NAMES
 
+LAZY_MODELS = ["memae2d_frames", "memae3d", "slowfast_detector"]
 ALL_MODELS = ["c3d", "r2plus1d_18", "r3d_18", "slow_r50", "slowfast_r50", "timesformer"]
 
 
@@ -26,13 +37,36 @@ ALL_MODELS = ["c3d", "r2plus1d_18", "r3d_18", "slow_r50", "slowfast_r50", "times
 
 
 def test_list_models():
-    assert list_models() == ALL_MODELS
+    # importing vidad.models registers the backbones; the MemAEs and the detector are listed
+    # too but their modules load only when one is built (see LAZY_PROVIDERS)
+    code = (
+        "import sys\n"
+        "from vidad.models import list_models\n"
+        "print(list_models())\n"
+        "print('vidad.models.roi_head' in sys.modules, 'vidad.models.memae' in sys.modules)\n"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names, loaded = fresh.stdout.strip().splitlines()
+    assert names == repr(sorted([*ALL_MODELS, *LAZY_MODELS]))
+    assert loaded == "False False"
+    assert list_models() == sorted(list_models())
+
+
+def test_a_lazily_registered_model_builds_without_importing_its_module_first():
+    code = (
+        "import sys\n"
+        "from vidad.models import create_model\n"
+        "model = create_model('memae3d', 'tiny', use_memory=False)\n"
+        "print(type(model).__name__, 'vidad.models.memae' in sys.modules)\n"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip().endswith("True")
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"name": "c4d"}, "valid models: c3d, r2plus1d_18"),
+        ({"name": "c4d"}, "valid models: c3d, "),
         ({"name": "c3d", "size": "huge"}, "valid sizes: paper, small, tiny"),
         (
             {"name": "c3d", "depth": 3},
@@ -51,7 +85,9 @@ def test_create_model_rejects_bad_arguments(kwargs, message):
 
 # ----------------------------------------------------------------------------- paper sizes
 
-# name, extra kwargs, exact count we measure, published count (SPEC sections 2, 4, 6)
+# name, extra kwargs, exact count we measure, published count: C3D (Tran et al., ICCV 2015),
+# R(2+1)D / R3D (Tran et al., CVPR 2018), SlowFast / Slow (Feichtenhofer et al., ICCV 2019),
+# TimeSformer (Bertasius et al., ICML 2021)
 PAPER_PARAMS = [
     ("c3d", {"num_classes": 101}, 78_409_573, 78.4e6),
     ("r2plus1d_18", {}, 31_505_325, 31.5e6),
@@ -331,3 +367,133 @@ def test_paper_multiply_adds_match_published(name, options, published_gmacs):
     model = create_model(name, size="paper", **options).eval()
     gmacs = count_macs(model, model.input_spec.example(1)) / 1e9
     assert abs(gmacs / published_gmacs - 1) < 0.01, gmacs
+
+
+# ----------------------------------------------------------------------------- weight sources
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "url"),
+    [
+        ("r3d_18", TorchvisionWeights, R3D_18_Weights.KINETICS400_V1.url),
+        ("r2plus1d_18", TorchvisionWeights, R2Plus1D_18_Weights.KINETICS400_V1.url),
+        ("slowfast_r50", PytorchvideoWeights, "kinetics/SLOWFAST_8x8_R50.pyth"),
+        ("slow_r50", PytorchvideoWeights, "kinetics/SLOW_8x8_R50.pyth"),
+        ("timesformer", HuggingFaceWeights, "facebook/timesformer-base-finetuned-k400"),
+    ],
+)
+def test_each_family_declares_its_kinetics_weights_beside_its_builder(name, kind, url):
+    source = registry.get_entry(name).pretrained["kinetics400"]
+    assert isinstance(source, kind)
+    assert source.url.endswith(url)
+    # the declared classifier and submodule exist in the published architecture
+    net = getattr(create_model(name), source.attr)
+    assert f"{source.head}.weight" in net.state_dict()
+
+
+def test_c3d_declares_no_weights():
+    assert registry.get_entry("c3d").pretrained == {}
+
+
+class RecordingSource(WeightsSource):
+    """A fake source that records what create_model asks of it."""
+
+    label = None
+
+    def __init__(self, events: list, available: bool = True) -> None:
+        self.events, self.available = events, available
+
+    def check_available(self, model_name: str) -> None:
+        self.events.append(("check", model_name))
+        if not self.available:
+            raise PretrainedWeightsUnavailable(f"no {model_name}")
+
+    def load(self, model: nn.Module, model_name: str) -> None:
+        self.events.append(("load", model_name, model))
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """A copy of the registry that a test may add to or change."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    return registry._REGISTRY
+
+
+def _dummy_builder(events: list):
+    def build(size: str = "paper", num_classes: int = 400, **options):
+        events.append(("build", size, num_classes, options))
+        return create_model("c3d", size="tiny", num_classes=num_classes)
+
+    return build
+
+
+def test_create_model_loads_through_the_declared_source(scratch_registry):
+    events: list = []
+    register_model("dummy", sizes=("paper", "tiny"), pretrained={"fake": RecordingSource(events)})(
+        _dummy_builder(events)
+    )
+    model = create_model("dummy", num_classes=5, pretrained="fake")
+    assert [e[0] for e in events] == ["check", "build", "load"]
+    assert events[0] == ("check", "dummy")
+    assert events[1] == ("build", "paper", 5, {})
+    assert events[2][1] == "dummy" and events[2][2] is model
+    with pytest.raises(ValueError, match="valid: fake"):
+        create_model("dummy", pretrained="kinetics400")
+    with pytest.raises(ValueError, match="size='paper'"):
+        create_model("dummy", size="tiny", pretrained="fake")
+
+
+def test_an_unavailable_source_fails_before_the_build(scratch_registry):
+    events: list = []
+    source = RecordingSource(events, available=False)
+    register_model("dummy", sizes=("paper",), pretrained={"fake": source})(_dummy_builder(events))
+    with pytest.raises(PretrainedWeightsUnavailable, match="no dummy"):
+        create_model("dummy", pretrained="fake")
+    assert events == [("check", "dummy")]
+
+
+def test_a_real_model_uses_whatever_source_its_entry_declares(scratch_registry):
+    events: list = []
+    entry = scratch_registry["r2plus1d_18"]
+    scratch_registry["r2plus1d_18"] = dataclasses.replace(
+        entry, pretrained={"kinetics400": RecordingSource(events)}
+    )
+    model = create_model("r2plus1d_18", pretrained="kinetics400")  # no file anywhere: offline
+    assert [e[0] for e in events] == ["check", "load"] and events[1][2] is model
+
+
+def test_weights_named_without_a_source_are_loaded_by_the_builder(scratch_registry):
+    events: list = []
+    register_model("dummy", sizes=("paper", "tiny"), pretrained=("own",))(_dummy_builder(events))
+    create_model("dummy", size="tiny", pretrained="own")
+    assert events == [("build", "tiny", 400, {"pretrained": "own"})]
+
+
+def test_register_model_rejects_a_source_that_is_not_one():
+    with pytest.raises(TypeError, match="WeightsSource"):
+        register_model("dummy", sizes=("paper",), pretrained={"k": "https://x/y.pth"})
+
+
+class _Wrapped(nn.Module):
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential()
+        self.net.add_module("body", nn.Linear(3, 4))
+        self.net.add_module("proj", nn.Linear(4, classes))
+
+
+def test_pytorchvideo_source_reads_the_zoo_checkpoint_from_the_cache(offline_caches):
+    source = PytorchvideoWeights("TINY_8x8.pyth", head="proj", root="https://zoo.example/k400")
+    with pytest.raises(PretrainedWeightsUnavailable, match="pytorchvideo tiny.*zoo.example"):
+        source.check_available("tiny")
+    reference = _Wrapped(400)
+    path = offline_caches / "torch" / "hub" / "checkpoints" / "TINY_8x8.pyth"
+    path.parent.mkdir(parents=True)
+    torch.save({"model_state": reference.net.state_dict()}, path)
+    source.check_available("tiny")
+    same, other = _Wrapped(400), _Wrapped(10)
+    source.load(same, "tiny")
+    source.load(other, "tiny")  # another label set: the body loads, the head stays fresh
+    assert torch.equal(same.net.proj.weight, reference.net.proj.weight)
+    assert torch.equal(other.net.body.weight, reference.net.body.weight)
+    assert other.net.proj.out_features == 10

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vidad.analysis import one_class_digits as ocd
+from vidad.anomaly import one_class_digits as ocd
 
 FAST = ocd.DigitsSetup(epochs=2, svdd_epochs=2, num_items=10)
 

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import torch
 
-from vidad.analysis.architecture import factorization_table
-from vidad.analysis.recognition import (
-    SLOWFAST_VARIANTS,
-    RecognitionSetup,
-    Variant,
-    build_model,
-    order_scores,
-)
+from vidad.experiments.slowfast import SLOWFAST_VARIANTS
 from vidad.models import create_model
+from vidad.models.summary import factorization_table
 from vidad.train.classify import code_fingerprint
+from vidad.train.recognition import RecognitionSetup, Variant, build_model, order_scores
 from vidad.video.cache import select_classes
 from vidad.video.transforms import SubtractMeanFrame, make_clip_transform
+
+#: A complete recipe (RecognitionSetup has no defaults: params.yaml states every value).
+RECIPE = {
+    "classes": "reversed_pairs",
+    "num_frames": 8,
+    "crop_size": 32,
+    "cache_size": 36,
+    "motion": True,
+    "size": "tiny",
+    "epochs": 2,
+    "batch_size": 4,
+    "lr": 3e-3,
+    "weight_decay": 0.05,
+    "warmup_epochs": 1,
+    "seed": 0,
+}
+
+
+def make_setup(**changes) -> RecognitionSetup:
+    return RecognitionSetup(**{**RECIPE, **changes})
 
 
 def test_subtract_mean_frame_removes_the_static_background():
@@ -77,10 +94,14 @@ def test_order_scores_separate_pair_and_direction():
 
 def test_setup_validates_and_builds_variants_at_its_input_size():
     with pytest.raises(ValueError, match="classes must be one of"):
-        RecognitionSetup(classes="some")
+        make_setup(classes="some")
     with pytest.raises(ValueError, match="cache_size"):
-        RecognitionSetup(crop_size=64, cache_size=32)
-    setup = RecognitionSetup(num_frames=8, crop_size=32, cache_size=36)
+        make_setup(crop_size=64, cache_size=32)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        make_setup(epochs=0)
+    with pytest.raises(TypeError, match="missing"):
+        RecognitionSetup(num_frames=8, crop_size=32, cache_size=36)  # no value is defaulted
+    setup = make_setup()
     config = setup.train_config()
     assert config.optimizer == "adamw" and config.schedule == "cosine"
     for key, variant in SLOWFAST_VARIANTS.items():
@@ -111,11 +132,11 @@ def test_run_key_ignores_unrelated_models():
 def test_load_pretrained_round_trip_and_clear_error(tmp_path):
     import json
 
-    from vidad.analysis.pretrain import META_NAME, WEIGHTS_NAME, load_pretrained, pretrained_dir
+    from vidad.train.pretrained import META_NAME, WEIGHTS_NAME, load_pretrained, pretrained_dir
 
     with pytest.raises(FileNotFoundError, match="dvc repro pretrain"):
         load_pretrained("smoke", "r2plus1d_18", tmp_path)
-    setup = RecognitionSetup(num_frames=8, crop_size=32, cache_size=36)
+    setup = make_setup()
     variant = Variant("timesformer", "timesformer", {"patch_size": 8})
     model = build_model(variant, setup, num_classes=3).eval()
     folder = pretrained_dir("smoke", "timesformer", tmp_path)
@@ -134,3 +155,61 @@ def test_load_pretrained_round_trip_and_clear_error(tmp_path):
     assert loaded_meta["classes"] == ["a", "b", "c"] and not loaded.training
     with torch.no_grad():
         assert torch.equal(loaded.forward_features(x), model.forward_features(x))
+
+
+def test_recipe_config_declares_exactly_the_setup_fields():
+    import dataclasses
+
+    from vidad.experiments.recipe import RECIPE_KEYS, RecipeConfig
+
+    assert {f.name for f in dataclasses.fields(RecipeConfig)} == set(RECIPE_KEYS)
+    assert set(RECIPE_KEYS) == set(RECIPE)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "gpu"])
+def test_the_recipe_block_of_params_yaml_is_a_valid_recipe(profile):
+    from pathlib import Path
+
+    from vidad.config import load_params
+    from vidad.experiments.recipe import RecipeConfig
+
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    config = RecipeConfig.from_params(params["recipe"][profile], f"recipe.{profile}")
+    assert config.setup() == RecognitionSetup(**params["recipe"][profile])
+
+
+def test_recipe_config_is_strict_and_validated():
+    from vidad.config import ConfigError
+    from vidad.experiments.recipe import RecipeConfig
+
+    with pytest.raises(ConfigError, match=re.escape("size: expected 'paper' | 'small' | 'tiny'")):
+        RecipeConfig.from_params({**RECIPE, "size": "large"})
+    with pytest.raises(ConfigError, match="cache_size 36 < crop_size 64"):
+        RecipeConfig.from_params({**RECIPE, "crop_size": 64})
+
+
+def test_shared_sentences_and_pair_heatmap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from recognition_fakes import fake_result
+
+    from vidad.experiments.recognition import (
+        chance_level,
+        classes_line,
+        noise_note,
+        pair_breakdown,
+        pair_heatmap,
+    )
+
+    right = fake_result("right", val=1.0, test=1.0)
+    swapped = fake_result("swapped", val=0.0, test=0.0, predictions=[1, 0, 3, 2])
+    pairs = pair_breakdown([right, swapped])
+    assert pairs.loc["sit_down / stand_up"].to_dict() == {"right": 1.0, "swapped": 0.0}
+    fig = pair_heatmap([right, swapped], "title", width_per_variant=1.0, height=3.0, rotation=20)
+    assert tuple(fig.get_size_inches()) == (5.0, 3.0) and fig.axes[0].get_title() == "title"
+    assert chance_level(["a", "b", "c", "d"]) == 0.25
+    assert classes_line(["a", "b"]) == "2 classes: a, b"
+    assert noise_note([right], "network") == (
+        "One seed per network and 4 test clips: differences of a few points are within noise."
+    )

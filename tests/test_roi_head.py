@@ -6,10 +6,9 @@ import pytest
 import torch
 
 from vidad.models import count_params, create_model, pack_pathways
-from vidad.models.roi_head import (
+from vidad.models.roi_head import (  # importing registers "slowfast_detector"
     RoIHeadConfig,
     SlowFastDetector,
-    slowfast_detector,
     temporal_pool,
 )
 
@@ -24,7 +23,7 @@ def _clip(seed: int = 0) -> torch.Tensor:
 
 def _detector(**options: object) -> SlowFastDetector:
     torch.manual_seed(0)
-    return slowfast_detector("tiny", num_classes=NUM_CLASSES, **options)
+    return create_model("slowfast_detector", "tiny", num_classes=NUM_CLASSES, **options)
 
 
 def test_output_shape_and_pathway_input() -> None:
@@ -115,12 +114,31 @@ def test_invalid_arguments() -> None:
         model(_clip(), BOXES[:, 1:])
     with pytest.raises(ValueError, match="batch indices"):
         model(_clip(), torch.tensor([[2.0, 0, 0, 8, 8]]))
-    with pytest.raises(ValueError, match="unknown option"):
-        slowfast_detector("tiny", roi_size=5)
+    with pytest.raises(ValueError, match="unknown option 'roi_size'"):
+        create_model("slowfast_detector", "tiny", roi_size=5)
     with pytest.raises(ValueError, match="unknown size"):
-        slowfast_detector("huge")
+        create_model("slowfast_detector", "huge")
+    with pytest.raises(ValueError, match="invalid logit_batchnorm"):
+        create_model("slowfast_detector", "tiny", logit_batchnorm=1.5)
+    with pytest.raises(ValueError, match="unknown option 'num_frames'"):  # a backbone option
+        create_model("slowfast_detector", "tiny", num_frames=8)
     with pytest.raises(ValueError, match="two-pathway"):
         backbone = create_model("slowfast_r50", size="tiny", pathways="slow")
         SlowFastDetector(backbone, RoIHeadConfig())
     with pytest.raises(ValueError, match="temporal_pool"):
         _detector(temporal_pool="median")
+
+
+def test_backbone_options_reach_the_backbone() -> None:
+    model = _detector(backbone_options={"num_frames": 8, "crop_size": 32})
+    assert (model.input_spec.num_frames, model.input_spec.crop_size) == (8, 32)
+    with pytest.raises(ValueError, match="unknown option 'depth' for slowfast_r50"):
+        _detector(backbone_options={"depth": 3})
+
+
+def test_kinetics_weights_are_declared_and_checked_by_the_backbone() -> None:
+    # the detector passes them to its backbone, whose checkpoint fits the paper size only
+    with pytest.raises(ValueError, match="needs size='paper'.*slowfast_r50"):
+        create_model("slowfast_detector", "tiny", pretrained="kinetics400")
+    with pytest.raises(ValueError, match="unknown pretrained 'imagenet'"):
+        create_model("slowfast_detector", "tiny", pretrained="imagenet")

@@ -16,7 +16,6 @@ from vidad.anomaly.localization import (
 )
 from vidad.anomaly.video_recon import (
     VideoAESettings,
-    clip_starts,
     error_maps_2d,
     error_maps_3d,
     frame_auroc,
@@ -26,15 +25,20 @@ from vidad.anomaly.video_recon import (
     sliding_clips,
     train_video_ae,
 )
-from vidad.models.memae import memae2d_frames, memae3d
+from vidad.models import create_model
+from vidad.models import memae as _memae  # noqa: F401  (registers memae3d, memae2d_frames)
+from vidad.video.windows import window_starts
 
 
 def test_clips_cover_every_frame() -> None:
-    np.testing.assert_array_equal(clip_starts(20, 16, 4), [0, 4])
-    np.testing.assert_array_equal(clip_starts(21, 16, 4), [0, 4, 5])
-    assert sliding_clips(np.zeros((21, 4, 4), np.uint8), 16, 4).shape == (3, 16, 4, 4)
+    np.testing.assert_array_equal(window_starts(20, 16, 4), [0, 4])
+    np.testing.assert_array_equal(window_starts(21, 16, 4), [0, 4, 5])
+    frames = np.arange(21, dtype=np.uint8)[:, None, None] * np.ones((1, 4, 4), np.uint8)
+    clips = sliding_clips(frames, 16, 4)
+    assert clips.shape == (3, 16, 4, 4)
+    assert clips[:, 0, 0, 0].tolist() == [0, 4, 5] and clips[-1, -1, 0, 0] == 20
     with pytest.raises(ValueError, match="shorter"):
-        clip_starts(10, 16, 4)
+        sliding_clips(frames[:10], 16, 4)
 
 
 def test_micro_macro_and_normalized_auroc_differ_as_documented() -> None:
@@ -84,13 +88,13 @@ def test_video_autoencoders_train_and_score(tmp_path) -> None:
     clips = sliding_clips(frames, 8, 4)
     settings = VideoAESettings(clip_len=8, epochs=2, batch_size=2, lr=1e-3)
     model, history, best = train_video_ae(
-        lambda: memae3d("tiny"), clips[:3], clips[3:], settings, tmp_path, "mem3d"
+        lambda: create_model("memae3d", "tiny"), clips[:3], clips[3:], settings, tmp_path, "mem3d"
     )
     assert len(history) == 2 and best in (1, 2)
     maps = error_maps_3d(model, frames, clip_len=8, stride=4)
     assert maps.shape == frames.shape and np.isfinite(maps).all()
     model2d, _, _ = train_video_ae(
-        lambda: memae2d_frames("tiny", use_memory=False),
+        lambda: create_model("memae2d_frames", "tiny", use_memory=False),
         frames[:16],
         frames[16:],
         settings,
@@ -100,7 +104,19 @@ def test_video_autoencoders_train_and_score(tmp_path) -> None:
     maps2d = error_maps_2d(model2d, frames)
     assert maps2d.shape == frames.shape
     again, _, _ = train_video_ae(
-        lambda: memae3d("tiny"), clips[:3], clips[3:], settings, tmp_path / "again", "mem3d"
+        lambda: create_model("memae3d", "tiny"),
+        clips[:3],
+        clips[3:],
+        settings,
+        tmp_path / "again",
+        "mem3d",
     )
     for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_video_ae_settings_train_config() -> None:
+    settings = VideoAESettings(epochs=3, batch_size=5, lr=2e-4, seed=7)
+    config = settings.train_config()
+    assert (config.optimizer, config.schedule) == ("adam", "none")
+    assert (config.epochs, config.batch_size, config.lr, config.seed) == (3, 5, 2e-4, 7)

@@ -7,6 +7,10 @@ parameter re-runs that chapter and the book, nothing else.
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +63,127 @@ def stage_params(params: dict[str, Any], stage: str, profile: str) -> dict[str, 
     return dict(section[profile])
 
 
-def build_dir(profile: str, root: str | Path = ".") -> Path:
-    """Where a profile's generated data, executed notebooks and figures go."""
-    return Path(root) / "build" / check_profile(profile)
+# --- typed sections -------------------------------------------------------------------------------
 
 
-def results_dir(profile: str, root: str | Path = ".") -> Path:
-    """Where a profile's metrics JSON files go (the ``cpu`` ones are committed)."""
-    return Path(root) / "results" / check_profile(profile)
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (types.UnionType, typing.Union):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is not None:
+        args = ", ".join(_type_name(a) for a in typing.get_args(tp) if a is not Ellipsis)
+        return f"{getattr(origin, '__name__', str(origin))}[{args}]"
+    return "None" if tp is type(None) else getattr(tp, "__name__", str(tp))
+
+
+def _matches(value: Any, tp: Any) -> bool:
+    """Whether a YAML-loaded ``value`` has the declared type ``tp`` (no coercion).
+
+    Strict where YAML is treacherous: ``"false"`` is not a bool, ``"30"`` is not an int and
+    ``3e-3`` (which YAML 1.1 reads as a string) is not a float; an int is accepted as a float.
+    """
+    if tp is Any:
+        return True
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Literal:
+        return any(value == a and type(value) is type(a) for a in args)
+    if origin in (types.UnionType, typing.Union):
+        return any(_matches(value, a) for a in args)
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if origin in (list, tuple, collections.abc.Sequence):
+        if not isinstance(value, list | tuple):
+            return False
+        item = args[0] if args else Any
+        return all(_matches(v, item) for v in value)
+    if origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            return False
+        key, val = args if args else (Any, Any)
+        return all(_matches(k, key) and _matches(v, val) for k, v in value.items())
+    if isinstance(tp, type):
+        return isinstance(value, tp)
+    return True
+
+
+class FieldTypeError(ValueError):
+    """A value whose type is not the one its field declares (the message starts with the key)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SectionConfig:
+    """Base of every stage's settings: its fields *are* the ``params.yaml`` section's keys.
+
+    Every value is checked against its annotation when the object is built, and
+    :meth:`from_params` names the unknown, missing or mistyped key in one line, so a wrong
+    ``params.yaml`` fails before any compute (``run_chapter`` builds the config before the
+    kernel starts). Subclasses set ``SECTION`` and add cross-field checks in :meth:`validate`.
+    """
+
+    SECTION: typing.ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not _matches(value, hints[f.name]):
+                raise FieldTypeError(
+                    f"{f.name}: expected {_type_name(hints[f.name])}, "
+                    f"got {value!r} ({type(value).__name__})"
+                )
+        self.validate()
+
+    def validate(self) -> None:
+        """Cross-field checks of a subclass; raise ValueError naming the keys."""
+
+    @classmethod
+    def from_params(cls, values: dict[str, Any], where: str | None = None) -> typing.Self:
+        """Build from one ``params.yaml`` column; one :class:`ConfigError` for anything wrong."""
+        where = where or f"params.yaml {cls.SECTION}"
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where} must be a mapping of key -> value, got {values!r}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ConfigError(f"{where} has unknown keys {unknown}; valid keys: {names}")
+        required = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        missing = [n for n in required if n not in values]
+        if missing:
+            raise ConfigError(f"{where} lacks keys {missing}")
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as err:
+            sep = "." if isinstance(err, FieldTypeError) else ": "
+            raise ConfigError(f"{where}{sep}{err}") from err
+
+    @classmethod
+    def load(
+        cls,
+        profile: str,
+        params: dict[str, Any] | None = None,
+        params_file: str | Path = DEFAULT_PARAMS,
+    ) -> typing.Self:
+        """The section for ``profile``: ``params`` when given (papermill passes it), else
+        read from ``params_file``, so a notebook run by hand uses the same values as the book.
+        """
+        if params is None:
+            params = stage_params(load_params(params_file), cls.SECTION, profile)
+        return cls.from_params(params, f"params.yaml {cls.SECTION}.{profile}")
+
+    def as_params(self) -> dict[str, Any]:
+        """The section as ``params.yaml`` spells it (for run keys and metadata)."""
+        return dataclasses.asdict(self)

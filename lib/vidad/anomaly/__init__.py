@@ -1,4 +1,4 @@
-"""Anomaly detection in the embedding space of pretrained space-time models (SPEC section 1).
+"""Anomaly detection in the embedding space of pretrained space-time models.
 
 ``embeddings`` (frozen clip embeddings, cached), ``autoencoder`` (the seed's AE), ``train_ae``
 (v1 frozen / v2 fine-tuned), ``scores`` (reconstruction error, centroid rule), ``baselines``

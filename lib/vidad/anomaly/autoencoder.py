@@ -2,7 +2,7 @@
 
 The backbone does the spatio-temporal reasoning; this small MLP only learns to reconstruct
 embeddings of normal clips, so a high reconstruction error marks a clip the normal data does
-not explain. Architecture exactly as SPEC section 1: ``BatchNorm1d(in)`` then
+not explain. Architecture exactly as the seed study's: ``BatchNorm1d(in)`` then
 Linear/ReLU layers with Dropout between them (encoder), the mirror image as decoder, and a last
 Linear *without* activation (embeddings are signed and unbounded).
 """

@@ -21,20 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pandas as pd
 import torch
 
-from vidad.analysis.recognition import RecognitionSetup, clip_transform
 from vidad.anomaly.autoencoder import EmbeddingAutoencoder
-from vidad.anomaly.embeddings import autocast_context
 from vidad.anomaly.metrics import auroc
 from vidad.models import create_model
 from vidad.models.base import VideoModel
-from vidad.train.loop import to_device
+from vidad.train.loop import autocast_context, to_device
+from vidad.train.recognition import RecognitionSetup, clip_transform
 from vidad.video.cache import resize_clip
-from vidad.video.decode import VideoDecodeError, read_frames, uniform_indices
+from vidad.video.decode import read_video, uniform_indices
+from vidad.video.windows import window_starts
 
 DETECTOR_FORMAT = "vidad-detector"
 DETECTOR_VERSION = 1
@@ -140,53 +139,6 @@ def build_detector(
     return Detector(backbone.eval(), autoencoder.eval(), meta)
 
 
-# ---------------------------------------------------------------------------------------------
-# decoding a long video once
-
-
-def decode_resized(path: str | Path, side: int, chunk: int = 64) -> tuple[np.ndarray, float]:
-    """All frames of ``path`` resized to ``side x side`` (as the clip cache stores them), and
-    the frame rate. Frames are resized in chunks while decoding, so a long high-resolution
-    video never sits in memory at full size. Raises :class:`VideoDecodeError`."""
-    path = Path(path)
-    if path.is_dir():  # a frame folder
-        frames = read_frames(path)
-        return (resize_clip(frames, side, side) if len(frames) else frames), 0.0
-    if not path.is_file():
-        raise VideoDecodeError(f"{path}: no such file")
-    out, buffer = [], []
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoDecodeError(f"{path}: no video stream")
-            stream = container.streams.video[0]
-            fps = float(stream.average_rate or stream.guessed_rate or 0.0)
-            for frame in container.decode(stream):
-                buffer.append(frame.to_ndarray(format="rgb24"))
-                if len(buffer) == chunk:
-                    out.append(resize_clip(np.stack(buffer), side, side))
-                    buffer = []
-    except av.error.FFmpegError as err:
-        raise VideoDecodeError(f"{path}: cannot decode ({err})") from err
-    if buffer:
-        out.append(resize_clip(np.stack(buffer), side, side))
-    if not out:
-        raise VideoDecodeError(f"{path}: no frames could be decoded")
-    return np.concatenate(out), fps
-
-
-def window_starts(num_frames: int, window: int, stride: int) -> np.ndarray:
-    """Start frames of windows covering ``num_frames`` (the last one ends on the last frame)."""
-    if window < 1 or stride < 1:
-        raise ValueError(f"window and stride must be >= 1, got {window}, {stride}")
-    if num_frames < window:
-        raise ValueError(f"{num_frames} frames is shorter than one {window}-frame window")
-    starts = list(range(0, num_frames - window + 1, stride))
-    if starts[-1] != num_frames - window:
-        starts.append(num_frames - window)
-    return np.asarray(starts, dtype=np.int64)
-
-
 @torch.inference_mode()
 def score_frames(
     detector: Detector,
@@ -230,10 +182,13 @@ def score_video(
 ) -> tuple[pd.DataFrame, int, float]:
     """Decode ``path`` once and score its windows; returns (windows, num_frames, fps).
 
-    ``stride`` defaults to a quarter window. A video shorter than one window is an error with
-    the lengths in the message.
+    Every frame is resized to the size the training clips were cached at while decoding (so a
+    long high-resolution video never sits in memory at full size). ``stride`` defaults to a
+    quarter window. A video shorter than one window is an error with the lengths in the
+    message; an unreadable one raises :class:`vidad.video.decode.VideoDecodeError`.
     """
-    frames, fps = decode_resized(path, detector.setup.cache_size)
+    side = detector.setup.cache_size  # frames are resized as the clip cache stored them
+    frames, fps = read_video(path, lambda chunk: resize_clip(chunk, side, side))
     window = detector.window_frames
     if len(frames) < window:
         raise ValueError(

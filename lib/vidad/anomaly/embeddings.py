@@ -10,7 +10,6 @@ reuses the stored one.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -23,12 +22,11 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from vidad.analysis.pretrain import WEIGHTS_NAME, load_pretrained, pretrained_dir
-from vidad.analysis.recognition import RecognitionSetup, clip_transform
-from vidad.config import build_dir
 from vidad.models.base import VideoModel
-from vidad.pipeline import synth_root
-from vidad.train.loop import to_device
+from vidad.paths import Paths
+from vidad.train.loop import autocast_context, prepare_for_device, to_device
+from vidad.train.pretrained import WEIGHTS_NAME, load_pretrained, pretrained_dir
+from vidad.train.recognition import RecognitionSetup, clip_transform
 from vidad.video.cache import CachedClipDataset, ClipCacheSpec
 
 EMBEDDING_VERSION = 1
@@ -101,28 +99,19 @@ def embedding_key(weights: bytes, settings: dict[str, Any], table: pd.DataFrame)
     return digest.hexdigest()[:16]
 
 
-def autocast_context(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA (as in training), nothing on CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 @torch.inference_mode()
 def embed_clips(
     model: VideoModel, dataset: Dataset, batch_size: int = 16, device: str | None = None
 ) -> np.ndarray:
-    """``model.forward_features`` over every clip of ``dataset`` (eval mode), float32 (N, D)."""
+    """``model.forward_features`` over every clip of ``dataset`` (eval mode), float32 (N, D).
+
+    Set up as in training (:func:`vidad.train.loop.prepare_for_device`, bf16 autocast on CUDA).
+    """
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model.eval().to(dev)
-    cuda = dev.type == "cuda"
-    if cuda:
-        for param in model.parameters():
-            if param.dim() == 5:
-                param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+    channels_last = prepare_for_device(model.eval(), dev)
     out = []
     for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        clip = to_device(batch["video"], dev, channels_last_3d=cuda)
+        clip = to_device(batch["video"], dev, channels_last_3d=channels_last)
         with autocast_context(dev):
             out.append(model.forward_features(clip).float().cpu())
     if not out:
@@ -173,17 +162,10 @@ def sports_dataset(
     root: str | Path = ".",
 ) -> CachedClipDataset:
     """synth-sports clips of ``splits`` from the shared uint8 clip cache."""
+    paths = Paths(profile, root)
     return CachedClipDataset(
-        synth_root(profile, DATASET, root),
-        splits,
-        clip_cache_spec(setup),
-        build_dir(profile, root) / "cache" / DATASET,
-        transform=transform,
+        paths.synth(DATASET), splits, clip_cache_spec(setup), paths.cache / DATASET, transform
     )
-
-
-def embeddings_dir(profile: str, root: str | Path = ".") -> Path:
-    return build_dir(profile, root) / "embeddings"
 
 
 def extract_embeddings(profile: str, backbone: str, root: str | Path = ".") -> EmbeddingSet:
@@ -207,5 +189,5 @@ def extract_embeddings(profile: str, backbone: str, root: str | Path = ".") -> E
     }
     weights = (pretrained_dir(profile, backbone, root) / WEIGHTS_NAME).read_bytes()
     return cached_embeddings(
-        backbone, model, weights, dataset, settings, embeddings_dir(profile, root)
+        backbone, model, weights, dataset, settings, Paths(profile, root).embeddings
     )

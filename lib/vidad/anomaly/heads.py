@@ -6,10 +6,11 @@ the chapter beside k-NN, Mahalanobis and the seed's autoencoder, on the same cac
 * **MemAE head**: the seed's autoencoder shape with the memory module of
   :mod:`vidad.models.memae` between encoder and decoder. The decoder only ever sees
   combinations of a few memory items learned from normals, so an anomalous embedding is
-  reconstructed as a normal-looking one and its error stays high (Gong et al. 2019's argument,
-  here in embedding space instead of pixel space).
-* **Deep SVDD**: a bias-free MLP mapping normals close to a fixed centre (Ruff et al. 2018);
-  the squared distance to the centre is the score.
+  reconstructed as a normal-looking one and its error stays high (the argument of Gong et al.,
+  *Memorizing Normality to Detect Anomaly: Memory-augmented Deep Autoencoder for Unsupervised
+  Anomaly Detection*, ICCV 2019, here in embedding space instead of pixel space).
+* **Deep SVDD**: a bias-free MLP mapping normals close to a fixed centre (Ruff et al., *Deep
+  One-Class Classification*, ICML 2018); the squared distance to the centre is the score.
 
 Training is deterministic (seeded init and batch order) and runs on CPU in seconds: the inputs
 are a few hundred vectors. Inputs are standardized with train statistics first, as for the

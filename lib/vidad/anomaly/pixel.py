@@ -1,7 +1,7 @@
 """A pixel-space baseline: a 3-D convolutional autoencoder on the clips themselves.
 
 What does the pretrained embedding buy? The classical alternative models the pixels: train a
-3-D conv autoencoder on normal clips (here MemAE's plain-AE twin, :func:`vidad.models.memae3d`
+3-D conv autoencoder on normal clips (here MemAE's plain-AE twin, :func:`vidad.models.memae.memae3d`
 with ``use_memory=False``, on 16-frame grayscale clips) and flag clips it reconstructs badly.
 It reads the *same* uint8 clip cache as the backbones (no extra decoding): grayscale, resized
 to a multiple of 16 (the encoder downsamples space by 16 and time by 8).
@@ -15,7 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vidad.models.memae import memae3d, memae_loss
+from vidad.models import create_model
+from vidad.models.memae import memae_loss
 
 #: MemAE's input normalization: grayscale in [0, 1], then (x - 0.5) / 0.5.
 PIXEL_MEAN, PIXEL_STD = 0.5, 0.5
@@ -38,7 +39,7 @@ def to_gray_clips(clips: np.ndarray, settings: PixelAESettings) -> torch.Tensor:
         raise ValueError(f"expected (N, T, H, W, 3) uint8 clips, got {clips.shape}")
     if settings.side % 16 or settings.num_frames % 8:
         raise ValueError("side must be a multiple of 16 and num_frames a multiple of 8")
-    x = torch.from_numpy(np.ascontiguousarray(clips)).float() / 255.0
+    x = torch.from_numpy(np.array(clips)).float() / 255.0  # a copy: the cache is read-only
     gray = (x * torch.tensor([0.299, 0.587, 0.114])).sum(-1)  # (N, T, H, W)
     idx = torch.linspace(0, gray.shape[1] - 1, settings.num_frames).round().long()
     gray = gray[:, idx]
@@ -53,7 +54,7 @@ def to_gray_clips(clips: np.ndarray, settings: PixelAESettings) -> torch.Tensor:
 def train_pixel_ae(train: torch.Tensor, settings: PixelAESettings) -> torch.nn.Module:
     """Fit the plain 3-D AE on normal clips (seeded init and order); returned in eval mode."""
     torch.manual_seed(settings.seed)
-    model = memae3d(settings.size, use_memory=False)
+    model = create_model("memae3d", settings.size, use_memory=False)
     generator = torch.Generator().manual_seed(settings.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     model.train()

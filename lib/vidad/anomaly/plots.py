@@ -132,3 +132,29 @@ def timeline_figure(
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
     return fig
+
+
+def interval_figure(
+    labels: Sequence[str],
+    values: Sequence[float],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    xlabel: str,
+    chance: float | None = 0.5,
+) -> plt.Figure:
+    """One row per estimate: the point and its interval, first row on top, on [0, 1].
+
+    A dashed line marks ``chance`` (AUROC's 0.5 by default; ``None`` for no line).
+    """
+    values, lows, highs = (np.asarray(v, float) for v in (values, lows, highs))
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(values) + 1))
+    ypos = np.arange(len(values))
+    ax.errorbar(values, ypos, xerr=[values - lows, highs - values], fmt="o", capsize=3)
+    if chance is not None:
+        ax.axvline(chance, color="black", linestyle="--", linewidth=1, label="chance")
+        ax.legend(fontsize="small")
+    ax.set_yticks(ypos, list(labels), fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(xlabel)
+    return fig

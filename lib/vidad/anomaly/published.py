@@ -1,12 +1,20 @@
-"""Published numbers of the seed system (SPEC section 1), each with its source.
+"""Published numbers of the seed system, each with its source.
+
+The seed study this book starts from embeds UCF Sports clips (Rodriguez, Ahmed and Shah,
+*Action MACH: A Spatio-temporal Maximum Average Correlation Height Filter for Action
+Recognition*, CVPR 2008) with Kinetics-400 backbones (R(2+1)D-18: Tran et al., *A Closer Look
+at Spatiotemporal Convolutions for Action Recognition*, CVPR 2018; SlowFast R50: Feichtenhofer
+et al., *SlowFast Networks for Video Recognition*, ICCV 2019; TimeSformer: Bertasius, Wang and
+Torresani, *Is Space-Time Attention All You Need for Video Understanding?*, ICML 2021) and
+trains an autoencoder on the embeddings of the allowed sports.
 
 Kept here so that no notebook types a number: the chapter shows these only in columns or
-sentences labelled "published". (``vidad.analysis.published`` holds the architecture papers'.)
+sentences labelled "published". (``vidad.models.published`` holds the architecture papers'.)
 """
 
 from __future__ import annotations
 
-SOURCE = "seed study (SPEC section 1): TimeSformer on UCF Sports, Table 2"
+SOURCE = "seed study: TimeSformer embeddings of UCF Sports, Table 2"
 
 #: Table 2 of the seed study (TimeSformer only): the hand-picked threshold and the "accuracy"
 #: per split (anomaly: fraction flagged; normal splits: 1 - fraction flagged).

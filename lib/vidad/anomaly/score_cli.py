@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from vidad.config import ConfigError, active_profile, build_dir, load_params, stage_params
+from vidad.config import ConfigError, active_profile, load_params, stage_params
+from vidad.paths import Paths
 
 DEFAULT_BACKBONE = "r2plus1d_18"
 
@@ -29,7 +30,7 @@ def default_detector(params_file: Path = Path("params.yaml")) -> Path:
             backbone = str(section.get("detector_backbone", backbone))
         except ConfigError:
             pass
-    return build_dir(profile) / "detectors" / f"{backbone}.pt"
+    return Paths(profile).detectors / f"{backbone}.pt"
 
 
 def build_parser() -> argparse.ArgumentParser:

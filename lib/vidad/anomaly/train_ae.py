@@ -25,23 +25,28 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset, TensorDataset
 
-from vidad.analysis.pretrain import WEIGHTS_NAME, load_pretrained, pretrained_dir
-from vidad.analysis.recognition import RecognitionSetup, clip_transform
 from vidad.anomaly.autoencoder import EmbeddingAutoencoder, ae_widths, reconstruction_loss
-from vidad.anomaly.embeddings import SPLITS, EmbeddingSet, autocast_context, sports_dataset
+from vidad.anomaly.embeddings import SPLITS, EmbeddingSet, sports_dataset
 from vidad.anomaly.published import UNFREEZE_LAST_N
 from vidad.anomaly.scores import reconstruction_errors
 from vidad.models.base import VideoModel
 from vidad.train import TrainConfig, fit, load_checkpoint, make_generator, make_loader
 from vidad.train.classify import run_directory
-from vidad.train.loop import to_device
+from vidad.train.loop import autocast_context, to_device
+from vidad.train.pretrained import WEIGHTS_NAME, load_pretrained, pretrained_dir
+from vidad.train.recognition import RecognitionSetup, clip_transform
 
 _SOURCE_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class AESettings:
-    """The autoencoder recipe (SPEC section 1 defaults) and the v2 unfreeze event."""
+    """The autoencoder recipe (the seed study's defaults) and the v2 unfreeze event.
+
+    :meth:`train_config` is the one place these become a :class:`vidad.train.TrainConfig`,
+    for v1 and v2 alike; chapter 6 builds its settings from ``params.yaml`` with
+    :meth:`vidad.experiments.embedding_anomaly.Config.ae_settings`.
+    """
 
     epochs: int = 30
     batch_size: int = 8

@@ -1,9 +1,12 @@
-"""Reconstruction-based anomaly detection on surveillance video (MemAE, SPEC section 5).
+"""Reconstruction-based anomaly detection on surveillance video (MemAE: Gong et al., "Memorizing
+Normality to Detect Anomaly: Memory-augmented Deep Autoencoder for Unsupervised Anomaly
+Detection", ICCV 2019).
 
-A 3-D conv autoencoder (with or without memory) is trained on sliding 16-frame grayscale clips
-of *normal* videos only. On a test video every frame gets a per-pixel error map (the mean
-squared error of the clips covering it), a frame score (the map's mean) and, through
-:mod:`vidad.anomaly.localization`, boxes around where the error concentrates.
+A 3-D conv autoencoder (with or without memory; ``vidad.models.create_model("memae3d", ...)``)
+is trained on sliding 16-frame grayscale clips of *normal* videos only. On a test video every
+frame gets a per-pixel error map (the mean squared error of the clips covering it), a frame
+score (the map's mean) and, through :mod:`vidad.anomaly.localization`, boxes around where the
+error concentrates.
 
 Evaluation follows the field's conventions, and says which one it uses because they give
 different numbers on the same scores:
@@ -32,6 +35,7 @@ from torch.utils.data import TensorDataset
 from vidad.models.memae import memae_loss
 from vidad.train import TrainConfig, fit, load_checkpoint, make_loader
 from vidad.train.classify import run_directory
+from vidad.video.windows import window_starts
 
 #: MemAE's input normalization: [0, 1] grayscale, then (x - 0.5) / 0.5.
 GRAY_MEAN, GRAY_STD = 0.5, 0.5
@@ -42,21 +46,11 @@ def normalize_gray(x: torch.Tensor) -> torch.Tensor:
     return (x.float() / 255.0 - GRAY_MEAN) / GRAY_STD
 
 
-def clip_starts(num_frames: int, clip_len: int, stride: int) -> np.ndarray:
-    """Starts of clips covering ``num_frames`` frames; the last clip ends on the last frame."""
-    if num_frames < clip_len:
-        raise ValueError(
-            f"a video of {num_frames} frames is shorter than one {clip_len}-frame clip"
-        )
-    starts = list(range(0, num_frames - clip_len + 1, stride))
-    if starts[-1] != num_frames - clip_len:
-        starts.append(num_frames - clip_len)
-    return np.asarray(starts)
-
-
 def sliding_clips(frames: np.ndarray, clip_len: int, stride: int) -> np.ndarray:
-    """(T, H, W) uint8 frames -> (N, clip_len, H, W) uint8 clips."""
-    return np.stack([frames[s : s + clip_len] for s in clip_starts(len(frames), clip_len, stride)])
+    """(T, H, W) uint8 frames -> (N, clip_len, H, W) uint8 clips, starting every ``stride``
+    frames and ending on the last frame (:func:`vidad.video.windows.window_starts`)."""
+    starts = window_starts(len(frames), clip_len, stride)
+    return np.stack([frames[s : s + clip_len] for s in starts])
 
 
 @dataclass(frozen=True)
@@ -70,6 +64,17 @@ class VideoAESettings:
     lr: float = 1e-4
     entropy_weight: float = 0.0002
     seed: int = 0
+
+    def train_config(self) -> TrainConfig:
+        """Adam at a constant rate (the MemAE code's optimiser), for every video autoencoder."""
+        return TrainConfig(
+            epochs=self.epochs,
+            lr=self.lr,
+            optimizer="adam",
+            schedule="none",
+            batch_size=self.batch_size,
+            seed=self.seed,
+        )
 
 
 def _to_inputs(batch: tuple[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,14 +112,6 @@ def train_video_ae(
     run_dir = run_directory(
         runs_root, name, {"settings": settings.__dict__, "data": data_key}, model
     )
-    config = TrainConfig(
-        epochs=settings.epochs,
-        lr=settings.lr,
-        optimizer="adam",
-        schedule="none",
-        batch_size=settings.batch_size,
-        seed=settings.seed,
-    )
     result = fit(
         model,
         make_loader(TensorDataset(torch.from_numpy(train)), settings.batch_size, shuffle=True,
@@ -122,7 +119,7 @@ def train_video_ae(
         make_loader(TensorDataset(torch.from_numpy(val)), settings.batch_size, shuffle=False,
                     seed=settings.seed),
         loss_fn,
-        config,
+        settings.train_config(),
         run_dir,
         live=False,
         device="cpu" if not torch.cuda.is_available() else None,
@@ -140,7 +137,7 @@ def error_maps_3d(
     """Per-frame squared-error maps (T, H, W) of a 3-D AE: the mean over the clips covering
     each frame (clips start every ``stride`` frames; every frame is covered)."""
     model.eval()
-    starts = clip_starts(len(frames), clip_len, stride)
+    starts = window_starts(len(frames), clip_len, stride)
     total = np.zeros(frames.shape, np.float64)
     count = np.zeros(len(frames), np.float64)
     for lo in range(0, len(starts), batch_size):

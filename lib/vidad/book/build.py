@@ -22,7 +22,8 @@ from pathlib import Path
 import yaml
 
 from vidad.book.chapter import PROFILE_MEANING
-from vidad.config import ConfigError, build_dir, check_profile
+from vidad.config import ConfigError, check_profile
+from vidad.paths import Paths
 
 BOOK_SOURCES = Path("book")
 HTML_OUTPUT = BOOK_SOURCES / "_build" / "html"
@@ -67,8 +68,8 @@ def git_revision() -> str:
 
 def stage_book(profile: str, sources: Path = BOOK_SOURCES) -> Path:
     """Copy the book sources and the profile's executed notebooks into one folder to render."""
-    executed = build_dir(profile) / "notebooks"
-    staging = build_dir(profile) / "book_src"
+    executed = Paths(profile).notebooks
+    staging = Paths(profile).build / "book_src"
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(sources, staging, ignore=shutil.ignore_patterns("_build"))

@@ -15,7 +15,8 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from vidad.config import build_dir, check_profile, results_dir
+from vidad.config import check_profile
+from vidad.paths import Paths
 
 PROFILE_MEANING = {
     "smoke": "CI profile: tiny clips and models so the whole book runs in minutes; "
@@ -32,8 +33,9 @@ class Chapter:
         self.name = name
         self.profile = check_profile(profile)
         self.root = Path(root)
-        self.figure_dir = build_dir(profile, root) / "figures" / name
-        self.metrics_path = results_dir(profile, root) / f"{name}.json"
+        self.paths = Paths(self.profile, self.root)
+        self.figure_dir = self.paths.figures(name)
+        self.metrics_path = self.paths.metrics(name)
         self.figure_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_path.parent.mkdir(parents=True, exist_ok=True)
         self._metrics: dict[str, Any] = {}
@@ -55,6 +57,11 @@ class Chapter:
         Returns nothing so that a cell ending in ``chapter.savefig(...)`` prints no path.
         """
         fig.savefig(self.figure_dir / f"{stem}.png", dpi=110, bbox_inches="tight")
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        """Write an experiment's whole metrics dictionary (``Result.metrics()``) at once."""
+        self._metrics = {}
+        self.log_metrics(**metrics)
 
     def log_metrics(self, **values: Any) -> dict[str, Any]:
         """Merge ``values`` into this chapter's metrics file (written at once, sorted keys).

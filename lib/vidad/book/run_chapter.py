@@ -12,6 +12,7 @@ checked against the notebook's ``parameters`` cell *before* the kernel starts, s
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -21,7 +22,8 @@ import jupytext
 import nbformat
 import papermill
 
-from vidad.config import ConfigError, build_dir, check_profile, load_params, stage_params
+from vidad.config import ConfigError, SectionConfig, check_profile, load_params, stage_params
+from vidad.paths import Paths
 
 KERNEL = "python3"
 
@@ -40,11 +42,28 @@ def notebook_parameters(nb: nbformat.NotebookNode) -> set[str]:
 
 
 def chapter_parameters(section: str, profile: str, params_file: Path) -> dict[str, Any]:
-    """The values papermill injects: the section's profile column plus the profile name."""
-    params = load_params(params_file)
-    values = stage_params(params, section, profile)
-    values["profile"] = profile
-    return values
+    """What papermill injects: ``profile`` and ``params``, the section's profile column.
+
+    The column is first built into the chapter's typed ``Config``
+    (``vidad.experiments.<section>.Config``), so a missing, unknown or mistyped key is one error
+    naming it, before the kernel starts.
+    """
+    values = stage_params(load_params(params_file), section, profile)
+    experiment_config(section).from_params(values, f"params.yaml {section}.{profile}")
+    return {"profile": profile, "params": values}
+
+
+def experiment_config(section: str) -> type[SectionConfig]:
+    """The typed settings of the chapter whose ``params.yaml`` section is ``section``."""
+    try:
+        module = importlib.import_module(f"vidad.experiments.{section}")
+    except ModuleNotFoundError as err:
+        if err.name != f"vidad.experiments.{section}":
+            raise
+        raise ConfigError(
+            f"no experiment module vidad.experiments.{section} for {section!r}"
+        ) from err
+    return module.Config
 
 
 def run_chapter(
@@ -69,7 +88,7 @@ def run_chapter(
             f"parameters cell does not declare (declared: {sorted(declared)})"
         )
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
-    output_dir = Path(output_dir) if output_dir else build_dir(profile) / "notebooks"
+    output_dir = Path(output_dir) if output_dir else Paths(profile).notebooks
     output_dir.mkdir(parents=True, exist_ok=True)
     staged = output_dir / f".{source.stem}.input.ipynb"
     nbformat.write(nb, staged)

@@ -207,3 +207,13 @@ def detector_boxes(
             rows.append((vid, ts, x, y, x + w, y + h, rng.uniform(0.3, 0.8)))
     columns = ["video_id", "timestamp", "x1", "y1", "x2", "y2", "det_score"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def boxes_by_keyframe(boxes: pd.DataFrame) -> dict[tuple[str, float], np.ndarray]:
+    """``(video_id, timestamp rounded to 3 decimals) -> (K, 4) float32 x1, y1, x2, y2`` of a box
+    table such as :func:`detector_boxes` returns (the ``boxes_override`` of
+    :class:`KeyframeClips` and of :func:`vidad.detection.train.detections_table`)."""
+    return {
+        (vid, round(float(ts), 3)): group[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
+        for (vid, ts), group in boxes.groupby(["video_id", "timestamp"])
+    }

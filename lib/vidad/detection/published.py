@@ -1,4 +1,9 @@
-"""Numbers reported by the source study of SPEC section 3, for the chapter's "published" columns.
+"""Numbers reported by the interaction-detection study chapter 9 replicates ("published" columns).
+
+The study trained SlowFast R50 8x8 (Feichtenhofer et al., "SlowFast Networks for Video
+Recognition", ICCV 2019) with an AVA-style RoI head on six interaction classes of surveillance
+footage (the classes of UT-Interaction: Ryoo and Aggarwal, "UT-Interaction Dataset, ICPR contest
+on Semantic Description of Human Activities (SDHA)", 2010).
 
 All mAP values are PASCAL-VOC frame AP at IoU >= 0.5, as fractions; the source evaluates each of
 its 4 test sequences (5, 10, 15, 20) separately and reports the mean of the four.
@@ -7,8 +12,8 @@ its 4 test sequences (5, 10, 15, 20) separately and reports the mean of the four
 from __future__ import annotations
 
 SOURCE = (
-    "SlowFast R50 8x8 + RoI head on a 6-class surveillance interaction set, 20 epochs "
-    "(SPEC section 3)"
+    "the source study: SlowFast R50 8x8 + RoI head on a 6-class surveillance interaction set, "
+    "20 epochs"
 )
 CLASSES: tuple[str, ...] = ("handshake", "point", "hug", "push", "kick", "punch")
 TRAIN_COUNTS: tuple[int, ...] = (1011, 709, 757, 358, 250, 320)

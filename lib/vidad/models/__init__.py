@@ -15,17 +15,23 @@ from vidad.models.base import InputSpec, VideoModel, pack_pathways
 from vidad.models.c3d import load_c3d_state_dict
 from vidad.models.complexity import count_macs, count_params
 from vidad.models.pretrained import (
+    HuggingFaceWeights,
     PretrainedWeightsUnavailable,
-    check_kinetics400_available,
-    load_kinetics400,
+    PytorchvideoWeights,
+    TorchvisionWeights,
+    WeightsSource,
 )
 from vidad.models.registry import get_entry, list_models, register_model, validate
 from vidad.models.resnet3d import r2plus1d_midplanes
 
 __all__ = [
+    "HuggingFaceWeights",
     "InputSpec",
     "PretrainedWeightsUnavailable",
+    "PytorchvideoWeights",
+    "TorchvisionWeights",
     "VideoModel",
+    "WeightsSource",
     "count_macs",
     "count_params",
     "create_model",
@@ -46,14 +52,19 @@ def create_model(
 ) -> VideoModel:
     """Build a registered model; all arguments are validated before anything is allocated.
 
-    ``pretrained="kinetics400"`` loads cached weights (see :mod:`vidad.models.pretrained`); with
-    ``num_classes != 400`` the backbone is loaded and the new classifier stays random.
+    ``pretrained`` names one of the weights the model's registration declares (e.g.
+    ``"kinetics400"``); their source loads them from the local cache (see
+    :mod:`vidad.models.pretrained`). With another ``num_classes`` than the checkpoint's the
+    backbone is loaded and the new classifier stays random.
     """
     entry = get_entry(name)
     validate(entry, size, pretrained, options)
-    if pretrained == "kinetics400":
-        check_kinetics400_available(name)  # fail before a build that can take seconds
+    source = entry.pretrained.get(pretrained) if pretrained is not None else None
+    if pretrained is not None and source is None:  # the builder loads these weights itself
+        options = {**options, "pretrained": pretrained}
+    if source is not None:
+        source.check_available(name)  # fail before a build that can take seconds
     model = entry.builder(size=size, num_classes=num_classes, **options)
-    if pretrained == "kinetics400":
-        load_kinetics400(name, model)
+    if source is not None:
+        source.load(model, name)
     return model

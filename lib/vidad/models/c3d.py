@@ -1,6 +1,7 @@
 """C3D (Tran et al., ICCV 2015): eight 3x3x3 conv layers and two 4096-d fully connected layers.
 
-No library ships it, so it is written out here exactly as SPEC section 4 describes it. The
+No library ships it, so it is written out here as the paper describes it (Tran et al., "Learning
+Spatiotemporal Features with 3D Convolutional Networks", ICCV 2015). The
 ``temporal_depth`` option rebuilds the paper's kernel temporal-depth search (1/3/5/7, increasing,
 decreasing); padding is ``depth // 2`` so every conv preserves the time dimension, as in the paper.
 """

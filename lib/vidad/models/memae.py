@@ -5,11 +5,17 @@ copy. MemAE puts a memory of N learned items between encoder and decoder; the de
 a sparse convex combination of those items, so an anomalous input is rebuilt as the nearest
 *normal-looking* thing and its reconstruction error stays high.
 
-:class:`MemoryModule` follows SPEC section 5 and the released code: inner-product addressing
-(the paper's cosine similarity drove the weights to ~0), softmax, hard shrinkage written with a
-ReLU, L1 re-normalization. It addresses every position of a feature map independently, so one
-module serves vectors (B, C), images (B, C, H, W) and clips (B, C, T, H, W). Every model here has
-a ``use_memory`` switch; with it off the same network is the plain-AE twin used as the baseline.
+:class:`MemoryModule` follows the paper (Gong et al., "Memorizing Normality to Detect Anomaly:
+Memory-augmented Deep Autoencoder for Unsupervised Anomaly Detection", ICCV 2019) and its
+released code: inner-product addressing (the paper's cosine similarity drove the weights to ~0),
+softmax, hard shrinkage written with a ReLU, L1 re-normalization. It addresses every position of
+a feature map independently, so one module serves vectors (B, C), images (B, C, H, W) and clips
+(B, C, T, H, W). Every model here has a ``use_memory`` switch; with it off the same network is
+the plain-AE twin used as the baseline.
+
+The video models are registered: ``vidad.models.create_model("memae3d", size, use_memory=...)``
+and ``create_model("memae2d_frames", ...)`` (importing this module registers them; it is not
+imported by :mod:`vidad.models` itself, so the recognition chapters do not depend on it).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from vidad.models.registry import register_model
 
 SHRINK_THRESHOLD = 0.0025  # lambda; the paper recommends [1/N, 3/N]
 ENTROPY_WEIGHT = 0.0002  # alpha
@@ -211,9 +219,19 @@ class MemAE3d(MemAEBase):
         self.decoder = nn.Sequential(*dec)
 
 
-def memae3d(size: str = "paper", use_memory: bool = True) -> MemAE3d:
-    if size not in MEMAE3D_SIZES:
-        raise ValueError(f"unknown size {size!r}; valid: {', '.join(MEMAE3D_SIZES)}")
+#: options of the registered video MemAEs (``create_model`` validates them)
+_MEMAE_OPTIONS = {"use_memory": (True, False)}
+
+
+@register_model("memae3d", sizes=tuple(MEMAE3D_SIZES), options=_MEMAE_OPTIONS)
+def memae3d(
+    size: str = "paper", num_classes: int | None = None, use_memory: bool = True
+) -> MemAE3d:
+    """The video MemAE at a width preset; build it with ``create_model("memae3d", size, ...)``.
+
+    An autoencoder has no classes: ``num_classes`` is accepted (``create_model`` always passes
+    one) and ignored.
+    """
     return MemAE3d(MEMAE3D_SIZES[size], use_memory=use_memory)
 
 
@@ -252,8 +270,11 @@ class MemAE2dFrames(MemAEBase):
         self.decoder = nn.Sequential(*dec)
 
 
-def memae2d_frames(size: str = "paper", use_memory: bool = True) -> MemAE2dFrames:
-    """A :class:`MemAE2dFrames` with the widths and memory of ``memae3d(size)``."""
-    if size not in MEMAE3D_SIZES:
-        raise ValueError(f"unknown size {size!r}; valid: {', '.join(MEMAE3D_SIZES)}")
+@register_model("memae2d_frames", sizes=tuple(MEMAE3D_SIZES), options=_MEMAE_OPTIONS)
+def memae2d_frames(
+    size: str = "paper", num_classes: int | None = None, use_memory: bool = True
+) -> MemAE2dFrames:
+    """A :class:`MemAE2dFrames` with the widths and memory of ``memae3d(size)``; build it with
+    ``create_model("memae2d_frames", size, ...)`` (``num_classes`` is ignored, as for
+    :func:`memae3d`)."""
     return MemAE2dFrames(MEMAE3D_SIZES[size], use_memory=use_memory)

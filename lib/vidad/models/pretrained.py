@@ -1,4 +1,16 @@
-"""Kinetics-400 weights for each family, from the local cache first and never waiting on a network.
+"""Where pretrained weights come from: the kinds of source, never a particular model.
+
+Each model family declares its checkpoints next to its registration, as timm keeps
+``default_cfgs`` beside ``@register_model`` and pytorchvideo keeps checkpoint paths beside its hub
+builders::
+
+    @register_model("r2plus1d_18", ..., pretrained={
+        "kinetics400": TorchvisionWeights(R2Plus1D_18_Weights.KINETICS400_V1, head="fc")})
+
+and :func:`vidad.models.create_model` asks the declared source to :meth:`~WeightsSource.
+check_available` (before a build that can take seconds) and then to :meth:`~WeightsSource.load`
+into the built model. This module holds only the generic kinds of source (torchvision, the
+pytorchvideo model zoo, the Hugging Face hub), their caches and the one offline error.
 
 The book's machines are often offline; a download attempt there hangs on a socket timeout. So:
 the cache path is checked first; a download is attempted only when ``VIDAD_ALLOW_DOWNLOAD=1`` is
@@ -10,15 +22,17 @@ put it. Cache locations follow the libraries: ``$TORCH_HOME/hub/checkpoints`` (t
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 ALLOW_DOWNLOAD_ENV = "VIDAD_ALLOW_DOWNLOAD"
 PYTORCHVIDEO_ROOT = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
-HF_TIMESFORMER_K400 = "facebook/timesformer-base-finetuned-k400"
 
 
 class PretrainedWeightsUnavailable(RuntimeError):
@@ -47,7 +61,8 @@ def hf_hub_cache_dir() -> Path:
     return Path(home) / "hub"
 
 
-def _unavailable(what: str, url: str, where: Path) -> PretrainedWeightsUnavailable:
+def unavailable(what: str, url: str, where: Path) -> PretrainedWeightsUnavailable:
+    """The one offline error: what is missing, where to download it and where to put it."""
     return PretrainedWeightsUnavailable(
         f"{what} weights are not in the local cache and downloading is disabled. "
         f"Download {url} and put it at {where} "
@@ -60,12 +75,12 @@ def fetch_torch_hub_checkpoint(url: str, what: str) -> dict[str, torch.Tensor]:
     path = torch_hub_checkpoint_dir() / os.path.basename(url)
     if not path.is_file():
         if not download_allowed():
-            raise _unavailable(what, url, path)
+            raise unavailable(what, url, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             torch.hub.download_url_to_file(url, str(path))
         except Exception as error:  # network errors come in many types
-            raise _unavailable(what, url, path) from error
+            raise unavailable(what, url, path) from error
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
@@ -81,73 +96,125 @@ def load_matching(module: nn.Module, state_dict: Mapping[str, torch.Tensor], hea
         module.load_state_dict(state_dict, strict=True)
 
 
-def _torchvision_url(name: str) -> str:
-    from torchvision.models.video import R2Plus1D_18_Weights, R3D_18_Weights
+class WeightsSource(ABC):
+    """One checkpoint of one registered model: where it is cached and how it loads.
 
-    return {"r3d_18": R3D_18_Weights, "r2plus1d_18": R2Plus1D_18_Weights}[name].KINETICS400_V1.url
+    ``model_name`` is the registered name, used only to say what is missing.
+    """
 
+    LIBRARY: ClassVar[str] = ""
 
-_PYTORCHVIDEO_FILES = {"slowfast_r50": "SLOWFAST_8x8_R50.pyth", "slow_r50": "SLOW_8x8_R50.pyth"}
+    label: str | None  # what the error messages call the weights (default: the model name)
 
+    def describe(self, model_name: str) -> str:
+        return f"{self.LIBRARY} {self.label or model_name}"
 
-def check_kinetics400_available(name: str) -> None:
-    """Raise :class:`PretrainedWeightsUnavailable` before a (slow) model build if it would fail."""
-    if download_allowed():
-        return
-    if name in ("r3d_18", "r2plus1d_18"):
-        url, what = _torchvision_url(name), f"torchvision {name}"
-    elif name in _PYTORCHVIDEO_FILES:
-        url, what = f"{PYTORCHVIDEO_ROOT}/{_PYTORCHVIDEO_FILES[name]}", f"pytorchvideo {name}"
-    elif name == "timesformer":
-        repo_dir = _hf_repo_dir()
-        if not repo_dir.is_dir():
-            raise _unavailable(HF_WHAT, HF_URL, repo_dir)
-        return
-    else:
-        raise ValueError(f"no Kinetics-400 weights for {name!r}")
-    path = torch_hub_checkpoint_dir() / os.path.basename(url)
-    if not path.is_file():
-        raise _unavailable(what, url, path)
+    @abstractmethod
+    def check_available(self, model_name: str) -> None:
+        """Raise :class:`PretrainedWeightsUnavailable` now if :meth:`load` would fail offline."""
+
+    @abstractmethod
+    def load(self, model: nn.Module, model_name: str) -> None:
+        """Load the weights into ``model`` (as built by ``create_model``) in place."""
 
 
-def load_kinetics400(name: str, model: nn.Module) -> None:
-    """Load Kinetics-400 weights into a paper-size ``model`` built by ``create_model(name)``."""
-    if name in ("r3d_18", "r2plus1d_18"):
-        url = _torchvision_url(name)
-        load_matching(model.net, fetch_torch_hub_checkpoint(url, f"torchvision {name}"), "fc")
-    elif name in ("slowfast_r50", "slow_r50"):
-        file = _PYTORCHVIDEO_FILES[name]
-        checkpoint = fetch_torch_hub_checkpoint(
-            f"{PYTORCHVIDEO_ROOT}/{file}", f"pytorchvideo {name}"
-        )
-        state = checkpoint.get("model_state", checkpoint)
-        head = f"blocks.{len(model.net.blocks) - 1}.proj"
-        load_matching(model.net, state, head)
-    elif name == "timesformer":
-        _load_timesformer(model)
-    else:
-        raise ValueError(f"no Kinetics-400 weights for {name!r}")
+class TorchHubFile(WeightsSource):
+    """A checkpoint file cached under ``$TORCH_HOME/hub/checkpoints`` (torch hub's layout).
+
+    ``attr`` names the submodule of the vidad model that holds the library's network, whose
+    names the checkpoint uses; ``head`` its classifier (left at its init for a new label set).
+    """
+
+    head: str
+    attr: str
+
+    @property
+    @abstractmethod
+    def url(self) -> str: ...
+
+    def state_dict(self, checkpoint: dict[str, Any]) -> Mapping[str, torch.Tensor]:
+        return checkpoint
+
+    def check_available(self, model_name: str) -> None:
+        if download_allowed():
+            return
+        path = torch_hub_checkpoint_dir() / os.path.basename(self.url)
+        if not path.is_file():
+            raise unavailable(self.describe(model_name), self.url, path)
+
+    def load(self, model: nn.Module, model_name: str) -> None:
+        checkpoint = fetch_torch_hub_checkpoint(self.url, self.describe(model_name))
+        load_matching(getattr(model, self.attr), self.state_dict(checkpoint), self.head)
 
 
-HF_WHAT = "Hugging Face TimeSformer"
-HF_URL = f"https://huggingface.co/{HF_TIMESFORMER_K400}"
+@dataclass(frozen=True)
+class TorchvisionWeights(TorchHubFile):
+    """A torchvision ``WeightsEnum`` member (e.g. ``R2Plus1D_18_Weights.KINETICS400_V1``)."""
+
+    weights: Any
+    head: str = "fc"
+    attr: str = "net"
+    label: str | None = None
+
+    LIBRARY: ClassVar[str] = "torchvision"
+
+    @property
+    def url(self) -> str:
+        return self.weights.url
 
 
-def _hf_repo_dir() -> Path:
-    return hf_hub_cache_dir() / ("models--" + HF_TIMESFORMER_K400.replace("/", "--"))
+@dataclass(frozen=True)
+class PytorchvideoWeights(TorchHubFile):
+    """A file of the pytorchvideo model zoo (``root/file``); its state is under ``model_state``."""
+
+    file: str
+    head: str
+    attr: str = "net"
+    root: str = PYTORCHVIDEO_ROOT
+    label: str | None = None
+
+    LIBRARY: ClassVar[str] = "pytorchvideo"
+
+    @property
+    def url(self) -> str:
+        return f"{self.root}/{self.file}"
+
+    def state_dict(self, checkpoint: dict[str, Any]) -> Mapping[str, torch.Tensor]:
+        return checkpoint.get("model_state", checkpoint)
 
 
-def _load_timesformer(model: nn.Module) -> None:
-    from transformers import TimesformerForVideoClassification
+@dataclass(frozen=True)
+class HuggingFaceWeights(WeightsSource):
+    """A Hugging Face hub repository loaded with ``model_class.from_pretrained`` (transformers)."""
 
-    cache, repo_dir = hf_hub_cache_dir(), _hf_repo_dir()
-    local_only = not download_allowed()
-    if local_only and not repo_dir.is_dir():
-        raise _unavailable(HF_WHAT, HF_URL, repo_dir)
-    try:
-        hf = TimesformerForVideoClassification.from_pretrained(
-            HF_TIMESFORMER_K400, cache_dir=str(cache), local_files_only=local_only
-        )
-    except OSError as error:
-        raise _unavailable(HF_WHAT, HF_URL, repo_dir) from error
-    load_matching(model.hf, hf.state_dict(), "classifier")
+    repo: str
+    model_class: Any
+    head: str = "classifier"
+    attr: str = "hf"
+    label: str | None = None
+
+    LIBRARY: ClassVar[str] = "Hugging Face"
+
+    @property
+    def url(self) -> str:
+        return f"https://huggingface.co/{self.repo}"
+
+    def repo_dir(self) -> Path:
+        return hf_hub_cache_dir() / ("models--" + self.repo.replace("/", "--"))
+
+    def check_available(self, model_name: str) -> None:
+        if download_allowed():
+            return
+        if not self.repo_dir().is_dir():
+            raise unavailable(self.describe(model_name), self.url, self.repo_dir())
+
+    def load(self, model: nn.Module, model_name: str) -> None:
+        local_only = not download_allowed()
+        self.check_available(model_name)
+        try:
+            hf = self.model_class.from_pretrained(
+                self.repo, cache_dir=str(hf_hub_cache_dir()), local_files_only=local_only
+            )
+        except OSError as error:
+            raise unavailable(self.describe(model_name), self.url, self.repo_dir()) from error
+        load_matching(getattr(model, self.attr), hf.state_dict(), self.head)

@@ -11,9 +11,11 @@ from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
+from torchvision.models.video import R2Plus1D_18_Weights, R3D_18_Weights
 from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D, Conv3DSimple, VideoResNet
 
 from vidad.models.base import InputSpec, VideoModel
+from vidad.models.pretrained import TorchvisionWeights
 from vidad.models.registry import ANY, register_model
 
 
@@ -120,7 +122,10 @@ _INPUT_OPTIONS = {"num_frames": ANY, "crop_size": ANY}
 
 
 @register_model(
-    "r3d_18", sizes=tuple(RESNET_SIZES), options=_INPUT_OPTIONS, pretrained=("kinetics400",)
+    "r3d_18",
+    sizes=tuple(RESNET_SIZES),
+    options=_INPUT_OPTIONS,
+    pretrained={"kinetics400": TorchvisionWeights(R3D_18_Weights.KINETICS400_V1, head="fc")},
 )
 def r3d_18(size: str = "paper", num_classes: int = 400, **inputs: int) -> VideoResNetModel:
     """R3D-18: full 3x3x3 convs (33.4M params at paper size); ``inputs`` set the input spec."""
@@ -130,7 +135,10 @@ def r3d_18(size: str = "paper", num_classes: int = 400, **inputs: int) -> VideoR
 
 
 @register_model(
-    "r2plus1d_18", sizes=tuple(RESNET_SIZES), options=_INPUT_OPTIONS, pretrained=("kinetics400",)
+    "r2plus1d_18",
+    sizes=tuple(RESNET_SIZES),
+    options=_INPUT_OPTIONS,
+    pretrained={"kinetics400": TorchvisionWeights(R2Plus1D_18_Weights.KINETICS400_V1, head="fc")},
 )
 def r2plus1d_18(size: str = "paper", num_classes: int = 400, **inputs: int) -> VideoResNetModel:
     """R(2+1)D-18: each 3x3x3 conv factored into 1x3x3 then 3x1x1 (31.5M params at paper size)."""

@@ -24,11 +24,18 @@ The reference design is pytorchvideo's ``create_slowfast_with_roi_head`` / ``Res
   (``dilate_res5``, on by default, as in pytorchvideo's detection model): the weights keep
   their shapes, so the Kinetics-400 checkpoint of the classification model loads unchanged,
   and the final map has stride 16 instead of 32 -- a person box then covers several cells.
+
+Build it with ``vidad.models.create_model("slowfast_detector", size, num_classes, ...)``;
+importing this module registers the name (:mod:`vidad.models` does not import it, so the
+recognition chapters do not depend on it).
+
+References: Feichtenhofer et al., "SlowFast Networks for Video Recognition", ICCV 2019;
+Gu et al., "AVA: A Video Dataset of Spatio-temporally Localized Atomic Visual Actions", CVPR 2018.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -38,7 +45,8 @@ from torchvision.ops import RoIAlign
 
 from vidad.models import create_model
 from vidad.models.base import Clip, InputSpec, pack_pathways
-from vidad.models.slowfast import PyTorchVideoNet
+from vidad.models.registry import ANY, register_model
+from vidad.models.slowfast import SLOWFAST_SIZES, PyTorchVideoNet
 
 TemporalPool = Literal["avg", "max"]
 
@@ -167,6 +175,19 @@ def _check_boxes(boxes: torch.Tensor, batch_size: int) -> None:
             )
 
 
+@register_model(
+    "slowfast_detector",
+    sizes=tuple(SLOWFAST_SIZES),
+    options={
+        "resolution": ANY,
+        "temporal_pool": ("avg", "max"),
+        "dropout": ANY,
+        "logit_batchnorm": (True, False),
+        "dilate_res5": (True, False),
+        "backbone_options": ANY,
+    },
+    pretrained=("kinetics400",),  # loaded into the backbone by the builder
+)
 def slowfast_detector(
     size: str = "tiny",
     num_classes: int = 6,
@@ -174,19 +195,13 @@ def slowfast_detector(
     backbone_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> SlowFastDetector:
-    """Build a :class:`SlowFastDetector` on ``create_model("slowfast_r50", size, ...)``.
+    """A :class:`SlowFastDetector` on ``create_model("slowfast_r50", size, ...)``.
 
     ``options`` are :class:`RoIHeadConfig` fields (``temporal_pool``, ``logit_batchnorm``,
     ...); ``backbone_options`` go to the backbone (e.g. ``num_frames``), validated by the model
     registry; ``pretrained="kinetics400"`` loads the classification checkpoint into the
-    backbone (paper size only) before the head replaces its classifier.
+    backbone (paper size, no backbone options) before the head replaces its classifier.
     """
-    valid = {f.name for f in fields(RoIHeadConfig)} - {"num_classes"}
-    unknown = sorted(set(options) - valid)
-    if unknown:
-        raise ValueError(
-            f"unknown option(s) {unknown} for slowfast_detector; valid: {', '.join(sorted(valid))}"
-        )
     backbone = create_model(
         "slowfast_r50", size=size, pretrained=pretrained, **(backbone_options or {})
     )

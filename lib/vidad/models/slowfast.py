@@ -19,6 +19,7 @@ from pytorchvideo.models.stem import create_res_basic_stem
 from torch import nn
 
 from vidad.models.base import InputSpec, VideoModel
+from vidad.models.pretrained import PytorchvideoWeights
 from vidad.models.registry import ANY, register_model
 from vidad.video.transforms import KINETICS_MEAN, KINETICS_STD
 
@@ -213,7 +214,8 @@ def _build_single_pathway(cfg: SlowFastConfig, num_classes: int, pathway: str) -
         "num_frames": ANY,
         "crop_size": ANY,
     },
-    pretrained=("kinetics400",),
+    # the zoo's 8x8 checkpoint; its classifier is the projection of the last block
+    pretrained={"kinetics400": PytorchvideoWeights("SLOWFAST_8x8_R50.pyth", head="blocks.6.proj")},
 )
 def slowfast_r50(
     size: str = "paper",
@@ -256,7 +258,11 @@ SLOW_SIZES: dict[str, SlowFastConfig] = {
 }
 
 
-@register_model("slow_r50", sizes=tuple(SLOW_SIZES), pretrained=("kinetics400",))
+@register_model(
+    "slow_r50",
+    sizes=tuple(SLOW_SIZES),
+    pretrained={"kinetics400": PytorchvideoWeights("SLOW_8x8_R50.pyth", head="blocks.5.proj")},
+)
 def slow_r50(size: str = "paper", num_classes: int = 400) -> PyTorchVideoNet:
     """Slow-only R50 (pytorchvideo ``slow_r50``: 8x8, 1x7x7 stem, temporal convs in res4/res5)."""
     cfg = SLOW_SIZES[size]

@@ -13,6 +13,7 @@ import torch
 from transformers import TimesformerConfig, TimesformerForVideoClassification
 
 from vidad.models.base import InputSpec, VideoModel
+from vidad.models.pretrained import HuggingFaceWeights
 from vidad.models.registry import ANY, register_model
 from vidad.video.transforms import KINETICS_MEAN, KINETICS_STD
 
@@ -106,7 +107,14 @@ def timesformer_config(
         "crop_size": ANY,
         "patch_size": ANY,
     },
-    pretrained=("kinetics400",),
+    pretrained={
+        "kinetics400": HuggingFaceWeights(
+            "facebook/timesformer-base-finetuned-k400",
+            model_class=TimesformerForVideoClassification,
+            head="classifier",
+            label="TimeSformer",
+        )
+    },
 )
 def timesformer(
     size: str = "paper",

@@ -1,6 +1,7 @@
 """``synth-interact``: pairs of people interacting in front of a fixed surveillance camera.
 
-The stand-in for the source's 6-class surveillance interaction set (SPEC section 3): handshake,
+The stand-in for the source study's 6-class surveillance interaction set
+(:data:`vidad.detection.published.SOURCE`): handshake,
 point, hug, push, kick and punch, with the source's label imbalance. Each video shows one pair
 (an *agent* and a *receiver*) performing one interaction, plus 0-2 bystanders walking through
 the background, filmed by a fixed, elevated camera. Videos are grouped into **sequences**: a
@@ -54,7 +55,7 @@ from vidad.synth.writer import write_mp4
 INTERACTIONS: tuple[str, ...] = ("handshake", "point", "hug", "push", "kick", "punch")
 #: AVA-style action ids (1-based, in the order above).
 ACTION_IDS: dict[str, int] = {name: i + 1 for i, name in enumerate(INTERACTIONS)}
-#: Annotation counts of the source's train and test sets (SPEC section 3), per class above.
+#: Annotation counts of the source study's train and test sets, per class above.
 SOURCE_COUNTS: dict[str, tuple[int, ...]] = {
     "train": (1011, 709, 757, 358, 250, 320),
     "test": (243, 132, 209, 95, 64, 94),
@@ -467,31 +468,16 @@ def main(argv: list[str] | None = None) -> int:
     Reads ``synth_interact.<profile>`` from params.yaml, validates it before rendering, and
     writes the dataset to ``build/<profile>/synth/synth-interact`` from scratch.
     """
-    import argparse
-    import shutil
-    import sys
-    import time
+    from vidad.synth.stage import synth_stage_main
 
-    from vidad.config import ConfigError, build_dir, load_params, stage_params
-
-    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
-    parser.add_argument("--profile", required=True)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    args = parser.parse_args(argv)
-    try:
-        values = stage_params(load_params(args.params), "synth_interact", args.profile)
-        config = InteractConfig(**values)
-    except (ConfigError, TypeError, ValueError) as err:
-        print(f"error: params.yaml synth_interact.{args.profile}: {err}", file=sys.stderr)
-        return 2
-    root = build_dir(args.profile) / "synth" / "synth-interact"
-    if root.exists():
-        shutil.rmtree(root)
-    start = time.perf_counter()
-    manifest = generate_interact(root, config)
-    took = time.perf_counter() - start
-    print(f"synth-interact: {len(manifest)} videos in {took:.1f} s -> {root}")
-    return 0
+    return synth_stage_main(
+        "synth_interact",
+        "synth-interact",
+        lambda values: InteractConfig(**values),
+        generate_interact,
+        argv,
+        main.__doc__.splitlines()[0],
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """``synth-ped``: a fixed camera over a walkway, in the layout of UCSD Ped2.
 
-The stand-in for UCSD Ped2 (SPEC section 5): an elevated, fixed camera looks at a paved walkway
-with lawn on both sides. Normal videos show pedestrians walking along the walkway in both
+The stand-in for UCSD Ped2 (Mahadevan et al., *Anomaly detection in crowded scenes*, CVPR
+2010; MemAE, Gong et al., ICCV 2019, reports on it): an elevated, fixed camera looks at a paved
+walkway with lawn on both sides. Normal videos show pedestrians walking along the walkway in both
 directions; test videos add, for a stretch of frames, one anomaly: a ``cyclist``, a ``skater``,
 a ``cart``, a person crossing the lawn (``lawn_crossing``) or a person ``running`` along the
 walkway. Every test frame has a per-pixel ground-truth mask of the anomalous actor (coverage of
@@ -326,38 +327,23 @@ def generate_synth_ped(root: str | Path, config: PedConfig) -> pd.DataFrame:
     return table
 
 
+def _settings(values: dict) -> PedConfig:
+    if "anomaly_kinds" in values:
+        values = {**values, "anomaly_kinds": tuple(values["anomaly_kinds"])}
+    return PedConfig(**values)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m vidad.synth.ped --profile cpu``: the DVC stage ``synth_ped``.
 
     Reads ``synth_ped.<profile>`` from params.yaml (validated before rendering) and writes
     ``build/<profile>/synth/synth-ped`` from scratch.
     """
-    import argparse
-    import sys
-    import time
+    from vidad.synth.stage import synth_stage_main
 
-    from vidad.config import ConfigError, build_dir, load_params, stage_params
-
-    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
-    parser.add_argument("--profile", required=True)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    args = parser.parse_args(argv)
-    try:
-        values = stage_params(load_params(args.params), "synth_ped", args.profile)
-        if "anomaly_kinds" in values:
-            values["anomaly_kinds"] = tuple(values["anomaly_kinds"])
-        config = PedConfig(**values)
-    except (ConfigError, TypeError, ValueError) as err:
-        print(f"error: params.yaml synth_ped.{args.profile}: {err}", file=sys.stderr)
-        return 2
-    root = build_dir(args.profile) / "synth" / "synth-ped"
-    if root.exists():
-        shutil.rmtree(root)
-    start = time.perf_counter()
-    table = generate_synth_ped(root, config)
-    took = time.perf_counter() - start
-    print(f"synth-ped: {len(table)} videos in {took:.1f} s -> {root}")
-    return 0
+    return synth_stage_main(
+        "synth_ped", "synth-ped", _settings, generate_synth_ped, argv, main.__doc__.splitlines()[0]
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ CUDA, skipped ``None`` batches, DDP under torchrun, and dvclive logging.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -71,11 +72,39 @@ def to_device(obj: Any, device: torch.device, channels_last_3d: bool = False) ->
     return obj
 
 
-def _model_channels_last_3d(model: nn.Module) -> None:
-    """channels_last_3d for 5-D parameters only (``Module.to`` would fail on 4-D ones)."""
-    for param in model.parameters():
-        if param.dim() == 5:
-            param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+def prepare_for_device(
+    model: nn.Module, device: torch.device, channels_last_3d: bool = True
+) -> bool:
+    """Move ``model`` to ``device``; on CUDA (with ``channels_last_3d``) also give its 5-D
+    parameters the channels_last_3d memory format (faster cuDNN 3-D convs; ``Module.to`` would
+    fail on 4-D ones).
+
+    Returns whether it did, i.e. whether 5-D inputs should be moved with
+    ``to_device(..., channels_last_3d=True)`` too. Training (:func:`fit`) and inference
+    (:func:`vidad.anomaly.embeddings.embed_clips`) set a model up through this one function.
+    """
+    model.to(device)
+    channels_last = channels_last_3d and device.type == "cuda"
+    if channels_last:
+        for param in model.parameters():
+            if param.dim() == 5:
+                param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
+    return channels_last
+
+
+def autocast_context(
+    device: torch.device, enabled: bool | None = None
+) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` when ``enabled`` (default: on CUDA only), else nothing.
+
+    What :func:`fit` runs every forward pass under (``TrainConfig.amp``), and what inference
+    uses so that a model is evaluated at the precision it was trained at.
+    """
+    if enabled is None:
+        enabled = device.type == "cuda"
+    if enabled:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _lr_factor(config: TrainConfig) -> Callable[[int], float]:
@@ -190,16 +219,13 @@ def fit(
     device = torch.device(device)
     on_cuda = device.type == "cuda"
     use_amp = config.amp == "bf16" or (config.amp == "auto" and on_cuda)
-    channels_last = config.channels_last_3d and on_cuda
     out_dir = Path(out_dir)
     latest_path, best_path = out_dir / LATEST, out_dir / BEST
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
 
     seed_everything(config.seed)
-    model.to(device)
-    if channels_last:
-        _model_channels_last_3d(model)
+    channels_last = prepare_for_device(model, device, config.channels_last_3d)
     groups, lambdas = _param_groups(model, config)
     optimizer = build_optimizer(groups, config)
     scheduler = LambdaLR(optimizer, lambdas)
@@ -237,11 +263,7 @@ def fit(
 
     net = wrap(model)
     logger = _open_live(out_dir, config, resumed=start_epoch > 1) if live and info.is_main else None
-    autocast = (
-        (lambda: torch.autocast(device.type, dtype=torch.bfloat16))
-        if use_amp
-        else contextlib.nullcontext
-    )
+    autocast = functools.partial(autocast_context, device, use_amp)
 
     try:
         for epoch in range(start_epoch, config.epochs + 1):

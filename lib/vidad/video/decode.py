@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,6 +297,57 @@ def read_clip(
     return read_frames(path, uniform_indices(info.num_frames, num_frames))
 
 
+def read_video(
+    path: str | Path,
+    process: Callable[[np.ndarray], np.ndarray] | None = None,
+    chunk: int = 64,
+) -> tuple[np.ndarray, float]:
+    """Every frame of a video file or frame folder, uint8 RGB, and its frame rate.
+
+    ``process`` (a resize, say) is applied to each run of ``chunk`` consecutive frames as soon
+    as they are decoded, so a long high-resolution video never sits in memory at full size;
+    it must map ``(n, H, W, 3)`` to ``(n, h, w, 3)``. The rate is the stream's average (or
+    guessed) rate, 0.0 when the file does not say and for a frame folder.
+
+    Raises :class:`VideoDecodeError` if the path is missing, unreadable or yields no frame.
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    path = Path(path)
+    _check_exists(path)
+    if path.is_dir():
+        frames = _read_folder(path, None)
+        return (process(frames) if process is not None and len(frames) else frames), 0.0
+    if path.stat().st_size == 0:
+        raise VideoDecodeError(f"{path}: empty file (0 bytes)")
+    out: list[np.ndarray] = []
+    buffer: list[np.ndarray] = []
+
+    def flush() -> None:
+        block = np.stack(buffer)
+        out.append(process(block) if process is not None else block)
+        buffer.clear()
+
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+        try:
+            for frame in container.decode(stream):
+                buffer.append(frame.to_ndarray(format="rgb24"))
+                if len(buffer) == chunk:
+                    flush()
+        except av.FFmpegError as e:
+            decoded = sum(len(block) for block in out) + len(buffer)
+            raise VideoDecodeError(
+                f"{path}: decoding failed after {decoded} frame(s) ({_one_line(e)})"
+            ) from e
+    if buffer:
+        flush()
+    if not out:
+        raise VideoDecodeError(f"{path}: zero frames decoded")
+    return np.concatenate(out), fps
+
+
 class DecodeReport:
     """Collects clips that failed to probe or decode, so long runs skip them and go on.
 
@@ -374,6 +425,7 @@ __all__ = [
     "probe_video",
     "read_clip",
     "read_frames",
+    "read_video",
     "scan_videos",
     "uniform_indices",
 ]

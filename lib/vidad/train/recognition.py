@@ -9,27 +9,26 @@ for every variant, training on ``train``, the epoch chosen on ``val``, ``test`` 
 By default the chapters use the ten classes of synth-actions' five time-reversed pairs
 (``sit_down`` / ``stand_up``, ...): within a pair every single frame is equally likely under
 both classes, so only a model of temporal order can separate them. That is our analogue of
-Something-Something, where the TimeSformer paper finds order matters, as opposed to Kinetics,
-where scenes and objects give most classes away.
+Something-Something (Goyal et al., *The "something something" video database for learning and
+evaluating visual common sense*, ICCV 2017), where the TimeSformer paper (Bertasius et al.,
+*Is Space-Time Attention All You Need for Video Understanding?*, ICML 2021) finds order
+matters, as opposed to Kinetics (Kay et al., *The Kinetics Human Action Video Dataset*, arXiv
+2017), where scenes and objects give most classes away. Each chapter's experiment
+(:mod:`vidad.experiments.c3d` ...) builds its variants and settings; this module only trains.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import seaborn as sns
 import torch
 
-from vidad.config import build_dir
 from vidad.models import count_macs, count_params, create_model
 from vidad.models.base import InputSpec, VideoModel
-from vidad.pipeline import synth_root
+from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
 from vidad.train import TrainConfig
 from vidad.train.classify import ClassifierRun, evaluate_accuracy, train_classifier
@@ -37,7 +36,9 @@ from vidad.video.cache import CachedClipDataset, ClipCacheSpec
 from vidad.video.manifest import read_manifest
 from vidad.video.transforms import make_clip_transform
 
-CLASS_SETS: tuple[str, ...] = ("reversed_pairs", "all")
+#: The synth-actions classes a chapter trains on: the five time-reversed pairs' ten, or all.
+ClassSet = Literal["reversed_pairs", "all"]
+CLASS_SETS: tuple[str, ...] = typing.get_args(ClassSet)
 
 
 @dataclass(frozen=True)
@@ -48,21 +49,23 @@ class RecognitionSetup:
     wants fewer subsamples them uniformly), ``crop_size`` the side the networks see,
     ``cache_size`` the side clips are stored at (random crops come from scales between the
     two). ``motion`` feeds each clip minus its mean frame (see
-    :class:`~vidad.video.transforms.SubtractMeanFrame`).
+    :class:`~vidad.video.transforms.SubtractMeanFrame`). No field has a default: every value
+    comes from ``params.yaml`` (the recipe block of the architecture chapters, through each
+    chapter's ``Config``) or from a pretrained backbone's ``meta.json``.
     """
 
-    classes: str = "reversed_pairs"
-    num_frames: int = 16
-    crop_size: int = 32
-    cache_size: int = 40
-    motion: bool = True
-    size: str = "tiny"
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 0.05
-    warmup_epochs: int = 1
-    seed: int = 0
+    classes: ClassSet
+    num_frames: int
+    crop_size: int
+    cache_size: int
+    motion: bool
+    size: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    warmup_epochs: int
+    seed: int
 
     def __post_init__(self) -> None:
         problems = []
@@ -89,11 +92,11 @@ class RecognitionSetup:
         )
 
 
-def class_names(profile: str, classes: str, root: str | Path = ".") -> list[str]:
+def class_names(classes: str, paths: Paths) -> list[str]:
     """The class list of a class set, in label order (the reversed pairs side by side)."""
     if classes == "reversed_pairs":
         return [name for pair in REVERSED_PAIRS for name in pair]
-    table = read_manifest(synth_root(profile, "synth-actions", root))
+    table = read_manifest(paths.synth("synth-actions"))
     return list(table.drop_duplicates("label").sort_values("label")["class"])
 
 
@@ -104,23 +107,6 @@ class Variant:
     label: str
     model: str
     options: dict[str, Any] = field(default_factory=dict)
-
-
-#: The SlowFast chapter's variants (the paper's Table 5a rows, and its alpha / beta ablations).
-SLOWFAST_VARIANTS: dict[str, Variant] = {
-    "slowfast": Variant("SlowFast (time-strided conv)", "slowfast_r50"),
-    "time_strided_sampling": Variant(
-        "SlowFast (time-strided sampling)", "slowfast_r50", {"lateral": "time_strided_sampling"}
-    ),
-    "time_to_channel": Variant(
-        "SlowFast (time-to-channel)", "slowfast_r50", {"lateral": "time_to_channel"}
-    ),
-    "no_lateral": Variant("SlowFast (no lateral)", "slowfast_r50", {"lateral": "none"}),
-    "slow_only": Variant("Slow-only", "slowfast_r50", {"pathways": "slow"}),
-    "fast_only": Variant("Fast-only", "slowfast_r50", {"pathways": "fast"}),
-    "beta_1_4": Variant("SlowFast, beta 1/4", "slowfast_r50", {"channel_reduction": 4}),
-    "alpha_8": Variant("SlowFast, alpha 8", "slowfast_r50", {"alpha": 8}),
-}
 
 
 def build_model(variant: Variant, setup: RecognitionSetup, num_classes: int) -> VideoModel:
@@ -149,16 +135,12 @@ def clip_transform(
 
 
 def splits_for(
-    spec: InputSpec,
-    setup: RecognitionSetup,
-    profile: str,
-    classes: Sequence[str],
-    root: str | Path = ".",
+    spec: InputSpec, setup: RecognitionSetup, paths: Paths, classes: Sequence[str]
 ) -> tuple[CachedClipDataset, CachedClipDataset, CachedClipDataset]:
     """train / val / test datasets read from one clip cache shared by every chapter."""
-    data_root = synth_root(profile, "synth-actions", root)
+    data_root = paths.synth("synth-actions")
     cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
-    cache_root = build_dir(profile, root) / "cache" / "synth-actions"
+    cache_root = paths.cache / "synth-actions"
     generator = torch.Generator().manual_seed(setup.seed)
     return tuple(  # type: ignore[return-value]
         CachedClipDataset(
@@ -244,10 +226,9 @@ def order_scores(
 def run_variant(
     variant: Variant,
     setup: RecognitionSetup,
-    profile: str,
+    paths: Paths,
     chapter: str,
     classes: Sequence[str],
-    root: str | Path = ".",
 ) -> VariantResult:
     """Build, train (or resume) and test one variant under the chapter's protocol."""
     torch.manual_seed(setup.seed)
@@ -255,7 +236,7 @@ def run_variant(
     spec = model.input_spec
     params = count_params(model)
     gmacs = count_macs(model, spec.example(1)) / 1e9
-    train, val, test = splits_for(spec, setup, profile, classes, root)
+    train, val, test = splits_for(spec, setup, paths, classes)
     run = train_classifier(
         variant.label,
         model,
@@ -263,7 +244,7 @@ def run_variant(
         val,
         test,
         setup.train_config(),
-        build_dir(profile, root) / "runs" / chapter,
+        paths.runs(chapter),
         settings={
             "model": variant.model,
             "options": variant.options,
@@ -274,122 +255,20 @@ def run_variant(
     return VariantResult(variant, params, gmacs, run, tuple(classes), model)
 
 
-def train_split_accuracy(
-    result: VariantResult, setup: RecognitionSetup, profile: str, root: str | Path = "."
-) -> float:
+def train_split_accuracy(result: VariantResult, setup: RecognitionSetup, paths: Paths) -> float:
     """Accuracy of the selected checkpoint on the *training* clips, without augmentation.
 
     Beside test accuracy it separates fitting from generalizing (the R(2+1)D paper's claim is
     lower training *and* test error).
     """
     spec = result.model.input_spec
-    data_root = synth_root(profile, "synth-actions", root)
     cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
     train = CachedClipDataset(
-        data_root,
+        paths.synth("synth-actions"),
         "train",
         cache,
-        build_dir(profile, root) / "cache" / "synth-actions",
+        paths.cache / "synth-actions",
         transform=clip_transform(spec, setup, train=False),
         classes=list(result.classes),
     )
     return evaluate_accuracy(result.model, train, setup.batch_size)
-
-
-def results_table(results: Sequence[VariantResult]) -> pd.DataFrame:
-    """One row per variant: size, compute, chosen epoch, val / test accuracy, order scores."""
-    return pd.DataFrame([r.row() for r in results])
-
-
-def history_frame(results: Sequence[VariantResult]) -> pd.DataFrame:
-    """Per-epoch training loss and validation accuracy of every variant (long format)."""
-    return pd.DataFrame(
-        [
-            {
-                "variant": r.variant.label,
-                "epoch": h["epoch"],
-                "train loss": h["train_loss"],
-                "val accuracy": h["val_accuracy"],
-            }
-            for r in results
-            for h in r.run.history
-        ]
-    )
-
-
-def learning_curves(
-    results: Sequence[VariantResult], title: str, chance: float | None = None
-) -> plt.Figure:
-    """Validation accuracy and training loss per epoch, one line per variant."""
-    curves = history_frame(results)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    sns.lineplot(data=curves, x="epoch", y="val accuracy", hue="variant", marker="o", ax=axes[0])
-    if chance is not None:
-        axes[0].axhline(chance, color="black", linestyle="--", linewidth=1, label="chance")
-        axes[0].legend(fontsize="small")
-    axes[0].set_title(f"{title}: validation accuracy")
-    sns.lineplot(
-        data=curves, x="epoch", y="train loss", hue="variant", marker="o", ax=axes[1], legend=False
-    )
-    axes[1].set_title("training loss")
-    fig.tight_layout()
-    return fig
-
-
-def test_bars(results: Sequence[VariantResult], title: str, chance: float) -> plt.Figure:
-    """Test accuracy and direction accuracy per variant, with their chance levels."""
-    table = results_table(results)
-    long = table.melt(
-        id_vars="variant",
-        value_vars=["test accuracy", "test direction accuracy"],
-        var_name="score",
-        value_name="value",
-    )
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(table) + 2), 3.4))
-    sns.barplot(data=long, x="variant", y="value", hue="score", ax=ax)
-    ax.axhline(chance, color="black", linestyle="--", linewidth=1, label="chance (accuracy)")
-    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="chance (direction)")
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("")
-    ax.set_title(title)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
-    ax.tick_params(axis="x", rotation=20)
-    fig.tight_layout()
-    return fig
-
-
-def confusion_frame(result: VariantResult) -> pd.DataFrame:
-    """Row-normalized test confusion matrix (true class x predicted class)."""
-    k = len(result.classes)
-    counts = np.zeros((k, k))
-    for label, pred in zip(result.run.test_labels, result.run.test_predictions, strict=True):
-        counts[label, pred] += 1
-    rows = counts.sum(axis=1, keepdims=True)
-    return pd.DataFrame(
-        np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0),
-        index=list(result.classes),
-        columns=list(result.classes),
-    )
-
-
-def pair_breakdown(results: Sequence[VariantResult]) -> pd.DataFrame:
-    """Direction accuracy per reversed pair (rows) and variant (columns) on test."""
-    rows = []
-    for r in results:
-        for a, b in REVERSED_PAIRS:
-            if a not in r.classes or b not in r.classes:
-                continue
-            keep = [
-                (y, p)
-                for y, p in zip(r.run.test_labels, r.run.test_predictions, strict=True)
-                if r.classes[y] in (a, b)
-            ]
-            scores = order_scores([y for y, _ in keep], [p for _, p in keep], r.classes)
-            rows.append(
-                {
-                    "pair": f"{a} / {b}",
-                    "variant": r.variant.label,
-                    "direction accuracy": scores["direction_accuracy"],
-                }
-            )
-    return pd.DataFrame(rows).pivot(index="pair", columns="variant", values="direction accuracy")

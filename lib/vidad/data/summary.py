@@ -1,6 +1,6 @@
 """Measurements behind the Datasets chapter: what is in a manifest, decoded once into thumbnails.
 
-Whether time matters on ``synth-actions`` is measured by :mod:`vidad.analysis.order_probe` on
+Whether time matters on ``synth-actions`` is measured by :mod:`vidad.train.order_probe` on
 the thumbnails :func:`load_thumbnails` decodes (every clip exactly once).
 """
 

@@ -9,7 +9,7 @@ sees the same frames in order should. The two probes here make that measurable:
 * ``frames in order``: the same CNN whose first layer takes the clip's frames as channels
   ("early fusion"), so it can see which pose comes first.
 
-Both see the same grey thumbnails, each clip minus its own mean frame (order-free, removes the
+Both see the same colour thumbnails, each clip minus its own mean frame (order-free, removes the
 static background), train on the train split only, and are scored on the test split.
 """
 

@@ -1,7 +1,11 @@
-"""The detection chapter's experiment: data splits, runs per variant and seed, evaluation.
+"""An AVA-format interaction set split for detection: train / validation / test keyframes.
 
 Validation is a held-out set of *train sequences* (camera set-ups), so that choosing the epoch
 never looks at the test sequences, and validation measures what test measures: unseen set-ups.
+The layout is synth-interact's (:mod:`vidad.synth.interact`): ``manifest.csv`` (with a
+``sequence`` column), ``label_map.pbtxt``, ``annotations/{train,test}.csv`` (AVA rows, Gu et al.,
+"AVA: A Video Dataset of Spatio-temporally Localized Atomic Visual Actions", CVPR 2018) and
+``annotations/persons_{train,test}.csv`` (every person box, labelled or not).
 """
 
 from __future__ import annotations
@@ -10,21 +14,17 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
 
 from vidad.data.ava import Keyframe, keyframes, read_ava_csv, read_label_map
-from vidad.detection.data import KeyframeClips, detector_boxes, frame_cache, person_table
-from vidad.detection.train import (
-    LOSS_VARIANTS,
-    DetectionRun,
-    DetectionSetup,
-    detections_table,
-    predict_boxes,
-    train_variant,
+from vidad.detection.data import (
+    KeyframeClips,
+    boxes_by_keyframe,
+    detector_boxes,
+    frame_cache,
+    person_table,
 )
-from vidad.eval.detection import evaluate
+from vidad.detection.train import DetectionSetup
 
 
 @dataclass
@@ -104,12 +104,8 @@ def make_datasets(
                              boxes_override=boxes)  # fmt: skip
 
     det = detector_boxes(data.persons["test"], detector_seed, jitter, miss_rate, spurious_rate)
-    override = {
-        (vid, round(float(ts), 3)): group[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
-        for (vid, ts), group in det.groupby(["video_id", "timestamp"])
-    }
     sets = {split: build(data.keyframes[split]) for split in ("train", "val", "test")}
-    sets["test_det"] = build(data.keyframes["test"], override)
+    sets["test_det"] = build(data.keyframes["test"], boxes_by_keyframe(det))
     return sets, det
 
 
@@ -120,47 +116,3 @@ def data_key(data: InteractSplits) -> str:
         digest.update(data.actions[split].to_csv(index=False).encode())
         digest.update(data.persons[split].to_csv(index=False).encode())
     return digest.hexdigest()[:16]
-
-
-def evaluate_run(
-    run: DetectionRun, data: InteractSplits, sets: dict[str, KeyframeClips], det: pd.DataFrame
-) -> pd.DataFrame:
-    """Tidy AP / mAP table of one run on test, with ground-truth and with detector boxes."""
-    gt = data.actions["test"]
-    out = []
-    for boxes, name in (("gt", "test"), ("detector", "test_det")):
-        probs = predict_boxes(run.model, sets[name])
-        override = None
-        if boxes == "detector":
-            override = {
-                (vid, round(float(ts), 3)): g[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
-                for (vid, ts), g in det.groupby(["video_id", "timestamp"])
-            }
-        table = detections_table(sets[name], probs, data.classes, override)
-        result = evaluate(gt, table, data.classes, group_by="sequence")
-        out.append(result.assign(boxes=boxes, variant=run.key, seed=run.seed))
-    return pd.concat(out, ignore_index=True)
-
-
-def run_all(
-    variants: list[str],
-    seeds: list[int],
-    setup: DetectionSetup,
-    data: InteractSplits,
-    sets: dict[str, KeyframeClips],
-    det: pd.DataFrame,
-    runs_root: str | Path,
-    init_state: dict[str, torch.Tensor] | None = None,
-) -> tuple[list[DetectionRun], pd.DataFrame]:
-    """Train every variant with every seed and evaluate each on test once."""
-    runs, results = [], []
-    key = data_key(data)
-    for variant in variants:
-        for seed in seeds:
-            run = train_variant(
-                variant, LOSS_VARIANTS[variant], setup, sets["train"], sets["val"], seed,
-                runs_root, key, init_state,
-            )  # fmt: skip
-            runs.append(run)
-            results.append(evaluate_run(run, data, sets, det))
-    return runs, pd.concat(results, ignore_index=True)

@@ -8,7 +8,13 @@ Protocol, per normal digit and seed: the normal digit's images are split into tr
 test; the other digits' images are split into a *labelled pool* (never tested on; only Deep SAD
 draws its few labelled anomalies from it) and the test anomalies. Every method is fitted on the
 same training normals and scored on the same test set, by AUROC (anomaly = positive). No
-hyperparameter is tuned on test data: the settings are SPEC defaults or fixed in ``params.yaml``.
+hyperparameter is tuned on test data: the settings are the papers' defaults or fixed in
+``params.yaml``.
+
+MemAE: Gong et al., "Memorizing Normality to Detect Anomaly: Memory-augmented Deep Autoencoder
+for Unsupervised Anomaly Detection", ICCV 2019. Deep SVDD: Ruff et al., "Deep One-Class
+Classification", ICML 2018. Deep SAD: Ruff et al., "Deep Semi-Supervised Anomaly Detection",
+ICLR 2020.
 """
 
 from __future__ import annotations
@@ -36,7 +42,12 @@ METHODS: tuple[str, ...] = NEURAL_METHODS + SKLEARN_METHODS
 
 @dataclass(frozen=True)
 class DigitsSetup:
-    """Training settings shared by every run (SPEC section 5 defaults for the memory)."""
+    """Training settings shared by every run.
+
+    The memory's defaults are the MemAE paper's (Gong et al., ICCV 2019): N = 100 items (its
+    MNIST setting), shrinkage lambda = 0.0025 (in its recommended [1/N, 3/N]) and entropy weight
+    alpha = 0.0002.
+    """
 
     epochs: int = 60
     batch_size: int = 32

@@ -6,8 +6,9 @@ sentences labelled "published".
 
 from __future__ import annotations
 
-#: SlowFast paper (Feichtenhofer et al., ICCV 2019), Kinetics-400 top-1 (%), 4x16 R50, Table 5a;
-#: GFLOPs = multiply-adds per view (SPEC section 2).
+#: Feichtenhofer et al., *SlowFast Networks for Video Recognition*, ICCV 2019: Kinetics-400
+#: top-1 (%) of 4x16 R50 models (Table 5a); its GFLOPs are multiply-adds per view (the paper
+#: counts one multiply-add as one FLOP, as fvcore does).
 SLOWFAST_SOURCE = "Feichtenhofer et al., SlowFast, ICCV 2019 (Kinetics-400, 4x16 R50)"
 SLOWFAST_TOP1: dict[str, float] = {
     "slowfast": 75.6,
@@ -31,7 +32,8 @@ SLOWFAST_PARAMS_M: dict[str, float] = {
 }
 SLOWFAST_FAST_SHARE = 0.20  # "about 20% of total compute"
 
-#: TimeSformer paper (Bertasius et al., ICML 2021), top-1 (%) on Kinetics-400 / SSv2 and params.
+#: Bertasius et al., *Is Space-Time Attention All You Need for Video Understanding?*, ICML 2021:
+#: top-1 (%) on Kinetics-400 / Something-Something v2 and parameters per attention scheme.
 TIMESFORMER_SOURCE = "Bertasius et al., TimeSformer, ICML 2021"
 TIMESFORMER: dict[str, dict[str, float]] = {
     "space_only": {"k400": 76.9, "ssv2": 36.6, "params_m": 85.9},
@@ -40,12 +42,13 @@ TIMESFORMER: dict[str, dict[str, float]] = {
 }
 TIMESFORMER_GMACS_PER_VIEW = 196.0
 
-#: C3D paper (Tran et al., ICCV 2015).
+#: Tran et al., *Learning Spatiotemporal Features with 3D Convolutional Networks*, ICCV 2015.
 C3D_SOURCE = "Tran et al., C3D, ICCV 2015"
 C3D_PARAMS_M = 78.4
 C3D_GMACS = 38.5
 
-#: R(2+1)D (Tran et al., CVPR 2018) as shipped by torchvision (r2plus1d_18, 16x112^2).
+#: Tran et al., *A Closer Look at Spatiotemporal Convolutions for Action Recognition*, CVPR 2018,
+#: as shipped by torchvision (r2plus1d_18, 16x112^2; its model card's size and compute).
 R2PLUS1D_SOURCE = "Tran et al., CVPR 2018; torchvision r2plus1d_18 model card"
 R2PLUS1D_PARAMS_M = 31.5
 R2PLUS1D_GMACS = 40.5

@@ -77,8 +77,9 @@ def complexity_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def factorization_table(model: nn.Module) -> pd.DataFrame:
     """Every (2+1)-D conv of ``model``: widths N_{i-1} -> M_i -> N_i and parameters vs full 3-D.
 
-    A (2+1)-D block is a 1 x d x d conv to M_i channels followed by a t x 1 x 1 conv to N_i
-    channels (torchvision's ``Conv2Plus1D``). The table reads the real modules, so it checks
+    A (2+1)-D block (Tran et al., *A Closer Look at Spatiotemporal Convolutions for Action
+    Recognition*, CVPR 2018) is a 1 x d x d conv to M_i channels followed by a t x 1 x 1 conv
+    to N_i channels (torchvision's ``Conv2Plus1D``). The table reads the real modules, so it checks
     that our M_i follow the paper's rule and that the parameter counts match the t x d x d conv
     each block replaces.
     """

@@ -1,1 +1,0 @@
-"""Measurements behind the chapters (dataset statistics, probes), kept out of notebook cells."""

@@ -1,0 +1,218 @@
+"""Pretrain the anomaly chapters' backbones on synth-actions, our stand-in for Kinetics-400.
+
+The seed system embeds clips with R(2+1)D-18 (Tran et al., *A Closer Look at Spatiotemporal
+Convolutions for Action Recognition*, CVPR 2018), SlowFast R50 (Feichtenhofer et al., *SlowFast
+Networks for Video Recognition*, ICCV 2019) and TimeSformer (Bertasius et al., *Is Space-Time
+Attention All You Need for Video Understanding?*, ICML 2021), all pretrained on Kinetics-400
+(Kay et al., *The Kinetics Human Action Video Dataset*, arXiv 2017). Those weights cannot be
+downloaded where this book is built (and ``pretrained="kinetics400"`` says so, naming what to
+fetch), so this stage trains the same architectures, at the profile's preset, on all classes of
+synth-actions, with the recipe of the architecture chapters (``backbone_setup`` may change it for
+one backbone: TimeSformer needs a lower learning rate), and writes each as a DVC output::
+
+    build/<profile>/pretrained/<backbone>/weights.pt   # state_dict (torch.load(weights_only=True))
+    build/<profile>/pretrained/<backbone>/meta.json    # model, options, setup, classes, accuracy
+
+plus ``results/<profile>/pretrain.json`` with every backbone's validation and test accuracy.
+
+    python -m vidad.experiments.pretrain --profile cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vidad.experiments.recipe import RECIPE_KEYS, RecipeConfig
+from vidad.paths import Paths
+from vidad.train.pretrained import META_NAME, WEIGHTS_NAME
+from vidad.train.recognition import (
+    RecognitionSetup,
+    Variant,
+    VariantResult,
+    class_names,
+    run_variant,
+)
+
+SECTION = "pretrain"
+BACKBONES: tuple[str, ...] = ("r2plus1d_18", "slowfast_r50", "timesformer")
+#: What ``pretrain.json`` records per backbone (a subset of its ``meta.json``).
+METRIC_KEYS: tuple[str, ...] = (
+    "params",
+    "gmacs",
+    "best_epoch",
+    "val_accuracy",
+    "test_accuracy",
+    "embed_dim",
+)
+
+#: A model option or a recipe override, as ``params.yaml`` writes it.
+Scalar = int | float | str | bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(RecipeConfig):
+    """The recipe, the backbones to train and their per-backbone model options and overrides.
+
+    ``backbone_setup`` overrides training settings for one backbone (e.g. a lower learning
+    rate for the transformer, which does not train from scratch at the CNNs' 3e-3); the
+    recipe every backbone shares stays in one place. Everything is validated here, before any
+    backbone trains.
+    """
+
+    SECTION = SECTION
+
+    backbones: list[str]
+    backbone_options: dict[str, dict[str, Scalar]]
+    backbone_setup: dict[str, dict[str, Scalar]] = dataclasses.field(default_factory=dict)
+
+    def validate(self) -> None:
+        super().validate()
+        unknown = (
+            sorted(set(self.backbones) - set(BACKBONES))
+            + sorted(set(self.backbone_options) - set(self.backbones))
+            + sorted(set(self.backbone_setup) - set(self.backbones))
+        )
+        if unknown:
+            raise ValueError(f"unknown backbone(s) {unknown}; choose from {list(BACKBONES)}")
+        for backbone, extra in self.backbone_setup.items():
+            bad = sorted(set(extra) - (set(RECIPE_KEYS) - {"classes"}))
+            if bad:
+                raise ValueError(
+                    f"backbone_setup.{backbone}: cannot set {bad} per backbone "
+                    "(every backbone shares the class set; other keys are the recipe's: "
+                    f"{sorted(set(RECIPE_KEYS) - {'classes'})})"
+                )
+        self.setups()  # each backbone's recipe passes RecognitionSetup's checks
+
+    def setups(self) -> dict[str, RecognitionSetup]:
+        """Each backbone's training settings: the recipe with its ``backbone_setup`` applied.
+
+        An override is type-checked and validated as the recipe is (it builds a
+        :class:`RecipeConfig`), so ``{lr: "5e-4"}`` fails here, naming the backbone.
+        """
+        recipe = {k: getattr(self, k) for k in RECIPE_KEYS}
+        setups = {}
+        for backbone in self.backbones:
+            try:
+                own = RecipeConfig(**{**recipe, **self.backbone_setup.get(backbone, {})})
+            except ValueError as err:
+                raise ValueError(f"backbone_setup.{backbone}: {err}") from err
+            setups[backbone] = own.setup()
+        return setups
+
+    def variant(self, backbone: str) -> Variant:
+        """The backbone as a model to train: registry name and its ``backbone_options``."""
+        return Variant(backbone, backbone, dict(self.backbone_options.get(backbone, {})))
+
+
+@dataclasses.dataclass(frozen=True)
+class Backbone:
+    """One trained backbone: its settings, its run, and what its ``meta.json`` says."""
+
+    name: str
+    setup: RecognitionSetup
+    result: VariantResult
+    meta: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Every backbone trained by :func:`run`, on ``classes``."""
+
+    classes: list[str]
+    backbones: list[Backbone]
+
+    def metrics(self) -> dict[str, Any]:
+        """``results/<profile>/pretrain.json``."""
+        return {
+            "backbones": {b.name: {k: b.meta[k] for k in METRIC_KEYS} for b in self.backbones},
+            "classes": len(self.classes),
+        }
+
+
+def backbone_meta(
+    backbone: str,
+    setup: RecognitionSetup,
+    variant: Variant,
+    result: VariantResult,
+    classes: list[str],
+) -> dict[str, Any]:
+    """What ``meta.json`` records: enough for :func:`~vidad.train.pretrained.load_pretrained`."""
+    # metrics() first: it carries the options as strings (for tables), which must not
+    # replace the typed options that load_pretrained passes back to create_model
+    return {
+        **result.metrics(),
+        "model": backbone,
+        "size": setup.size,
+        "options": variant.options,
+        "setup": dataclasses.asdict(setup),
+        "classes": classes,
+        "embed_dim": result.model.embed_dim,
+    }
+
+
+def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_backbone(folder: Path, result: VariantResult, meta: dict[str, Any]) -> None:
+    """``weights.pt`` (a CPU state_dict) and ``meta.json`` of one backbone, each atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
+    _write_atomic(folder / WEIGHTS_NAME, lambda p: torch.save(state, p))
+    text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
+    _write_atomic(folder / META_NAME, lambda p: p.write_text(text))
+
+
+def write_metrics(result: Result, paths: Paths) -> Path:
+    """Write ``results/<profile>/pretrain.json`` (atomically) and return its path."""
+    path = paths.metrics(SECTION)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result.metrics(), indent=2, sort_keys=True)
+    _write_atomic(path, lambda p: p.write_text(text + "\n"))
+    return path
+
+
+def run(config: Config, paths: Paths) -> Result:
+    """Train every configured backbone and write its weights and metadata."""
+    setups = config.setups()
+    classes = class_names(config.classes, paths)
+    backbones = []
+    for backbone in config.backbones:
+        setup = setups[backbone]
+        variant = config.variant(backbone)
+        result = run_variant(variant, setup, paths, SECTION, classes)
+        meta = backbone_meta(backbone, setup, variant, result, classes)
+        write_backbone(paths.pretrained_backbone(backbone), result, meta)
+        backbones.append(Backbone(backbone, setup, result, meta))
+    return Result(classes, backbones)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", required=True)
+    parser.add_argument("--root", default=".")
+    args = parser.parse_args(argv)
+    paths = Paths(args.profile, args.root)
+    config = Config.load(args.profile, params_file=Path(args.root) / "params.yaml")
+    result = run(config, paths)
+    write_metrics(result, paths)
+    for name, row in result.metrics()["backbones"].items():
+        print(
+            f"{name}: val {row['val_accuracy']:.3f}, test {row['test_accuracy']:.3f} "
+            f"(epoch {row['best_epoch']}) -> {paths.pretrained_backbone(name)}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The training recipe chapters 2-5 and stage ``pretrain`` share (``params.yaml`` ``recipe:``).
+
+Kept apart from the chapters' tables and figures (:mod:`vidad.experiments.recognition`) so that
+editing a plot does not re-run the backbones' pretraining, whose stage imports only this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from vidad.config import SectionConfig
+from vidad.train.recognition import ClassSet, RecognitionSetup
+
+#: Width / depth presets every architecture registers (``create_model(..., size=...)``).
+SizePreset = Literal["paper", "small", "tiny"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RecipeConfig(SectionConfig):
+    """The training recipe chapters 2-5 and stage ``pretrain`` share (``params.yaml`` ``recipe:``).
+
+    Each chapter's ``Config`` subclasses it and adds its own keys; :meth:`setup` hands the
+    recipe to the training layer as a :class:`~vidad.train.recognition.RecognitionSetup`, whose
+    checks (crop inside the cache, positive sizes) run when the config is built.
+    """
+
+    seed: int
+    classes: ClassSet
+    size: SizePreset
+    num_frames: int
+    crop_size: int
+    cache_size: int
+    motion: bool
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    warmup_epochs: int
+
+    def validate(self) -> None:
+        if self.warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        self.setup()
+
+    def setup(self) -> RecognitionSetup:
+        """The recipe as the training layer takes it (every variant of a chapter shares it)."""
+        return RecognitionSetup(**{k: getattr(self, k) for k in RECIPE_KEYS})
+
+
+#: The recipe's keys: the fields of :class:`RecognitionSetup`, which :class:`RecipeConfig` declares.
+RECIPE_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RecognitionSetup))
