@@ -74,12 +74,10 @@ class DetectionSetup:
 
     def train_config(self, seed: int) -> TrainConfig:
         """AdamW + cosine schedule with warm-up: one recipe for every variant and seed."""
-        return TrainConfig(
+        return TrainConfig.adamw_cosine(
             epochs=self.epochs,
             lr=self.lr,
-            optimizer="adamw",
             weight_decay=self.weight_decay,
-            schedule="cosine",
             warmup_epochs=self.warmup_epochs,
             batch_size=self.batch_size,
             seed=seed,

@@ -9,15 +9,14 @@ classes. The same config therefore always gives the same manifest and byte-ident
 from __future__ import annotations
 
 import math
-import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from vidad.data.protocol import UCF_SPORTS_CLIP_COUNTS, assign_splits
+from vidad.progress import map_with_progress
 from vidad.synth.actions import ACTION_CLASSES, REVERSED_OF, action_motion
 from vidad.synth.framing import Scene, film, view_label
 from vidad.synth.render import figure_props, sample_look
@@ -210,19 +209,7 @@ def generate_dataset(name: str, root: Path, config: SynthConfig) -> pd.DataFrame
     root = Path(root)
     plan = _plan(name, config)
     jobs = [(name, item, config, str(root)) for item in plan]
-    bar = tqdm(total=len(jobs), desc=name, unit="clip", mininterval=1.0)
-    rows = []
-    if config.workers == 1:
-        for job in jobs:
-            rows.append(_make_clip(job))
-            bar.update()
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(config.workers) as pool:
-            for row in pool.imap(_make_clip, jobs, chunksize=1):
-                rows.append(row)
-                bar.update()
-    bar.close()
+    rows = map_with_progress(_make_clip, jobs, config.workers, name, "clip")
     table = pd.DataFrame(rows).sort_values(["label", "index"], kind="stable")
     table = table.reset_index(drop=True)
     if name == "synth-sports":

@@ -29,15 +29,14 @@ Layout::
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from vidad.progress import map_with_progress
 from vidad.synth.actions import Ctx, _gait, _travel
 from vidad.synth.render import Shot, figure_props, make_background, render_shot, sample_look
 from vidad.synth.skeleton import (
@@ -434,17 +433,7 @@ def generate_interact(root: str | Path, config: InteractConfig) -> pd.DataFrame:
     (root / "videos").mkdir(parents=True, exist_ok=True)
     (root / "annotations").mkdir(exist_ok=True)
     jobs = [(item, config, str(root)) for item in _plan(config)]
-    results = []
-    with tqdm(total=len(jobs), desc="synth-interact", unit="video", mininterval=1.0) as bar:
-        if config.workers == 1:
-            for job in jobs:
-                results.append(_make(job))
-                bar.update()
-        else:
-            with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
-                for result in pool.imap(_make, jobs, chunksize=1):
-                    results.append(result)
-                    bar.update()
+    results = map_with_progress(_make, jobs, config.workers, "synth-interact", "video")
     manifest = pd.DataFrame([r[0] for r in results])
     action_cols = ["video_id", "timestamp", "x1", "y1", "x2", "y2", "action_id", "person_id"]
     for split in SOURCE_COUNTS:

@@ -21,7 +21,6 @@ Deterministic: the same seed gives byte-identical files whatever the number of w
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import shutil
 from dataclasses import dataclass, field, replace
@@ -30,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm import tqdm
 
+from vidad.progress import map_with_progress
 from vidad.synth.actions import Ctx, _gait
 from vidad.synth.render import (
     Prop,
@@ -309,17 +308,7 @@ def generate_synth_ped(root: str | Path, config: PedConfig) -> pd.DataFrame:
     root = Path(root)
     jobs = [("train", i, config, str(root)) for i in range(config.num_train)]
     jobs += [("test", i, config, str(root)) for i in range(config.num_test)]
-    rows = []
-    with tqdm(total=len(jobs), desc="synth-ped", unit="video", mininterval=1.0) as bar:
-        if config.workers == 1:
-            for job in jobs:
-                rows.append(_write_video(job))
-                bar.update()
-        else:
-            with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
-                for row in pool.imap(_write_video, jobs, chunksize=1):
-                    rows.append(row)
-                    bar.update()
+    rows = map_with_progress(_write_video, jobs, config.workers, "synth-ped", "video")
     table = pd.DataFrame(rows)
     tmp = root / "synth_ped.csv.tmp"
     table.to_csv(tmp, index=False, lineterminator="\n")

@@ -93,6 +93,30 @@ class TrainConfig:
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems))
 
+    @classmethod
+    def adamw_cosine(
+        cls,
+        *,
+        epochs: int,
+        lr: float,
+        weight_decay: float,
+        warmup_epochs: int,
+        batch_size: int,
+        seed: int,
+    ) -> TrainConfig:
+        """AdamW with linear warm-up then cosine decay: the recipe every classifier of the book
+        (the architecture chapters, pretraining, the RoI detector) trains with."""
+        return cls(
+            epochs=epochs,
+            lr=lr,
+            optimizer="adamw",
+            weight_decay=weight_decay,
+            schedule="cosine",
+            warmup_epochs=warmup_epochs,
+            batch_size=batch_size,
+            seed=seed,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of primitives: safe inside a ``weights_only`` checkpoint and dvclive."""
         return asdict(self)

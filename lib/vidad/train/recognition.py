@@ -80,12 +80,10 @@ class RecognitionSetup:
 
     def train_config(self) -> TrainConfig:
         """AdamW + cosine schedule with warm-up: one recipe for every variant of a chapter."""
-        return TrainConfig(
+        return TrainConfig.adamw_cosine(
             epochs=self.epochs,
             lr=self.lr,
-            optimizer="adamw",
             weight_decay=self.weight_decay,
-            schedule="cosine",
             warmup_epochs=self.warmup_epochs,
             batch_size=self.batch_size,
             seed=self.seed,
