@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import pickle
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -235,3 +239,112 @@ def test_long_video_segments_match_the_written_video(tmp_path) -> None:
     first = (tmp_path / "long.mp4").read_bytes()
     make_long_video(tmp_path / "again.mp4", classes, config, seed=3)
     assert (tmp_path / "again.mp4").read_bytes() == first
+
+
+def _one_line_status_2(argv: list[str], capsys) -> str:
+    with warnings.catch_warnings(record=True) as caught:  # a warning would be a second line
+        warnings.simplefilter("always", UserWarning)
+        assert score_main(argv) == 2
+    assert [str(w.message) for w in caught if w.category is UserWarning] == []
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1, captured.err
+    assert "weights_only" not in captured.err and "Traceback" not in captured.err
+    return captured.err
+
+
+def _blob(detector: Detector, path, change) -> str:
+    """A detector checkpoint whose saved dict went through ``change`` (bad metadata)."""
+    detector.save(path)
+    blob = torch.load(path, weights_only=True)
+    change(blob)
+    torch.save(blob, path)
+    return str(path)
+
+
+def _drop_meta_key(key: str):
+    def change(blob: dict) -> None:
+        meta = json.loads(blob["meta"])
+        del meta[key]
+        blob["meta"] = json.dumps(meta)
+
+    return change
+
+
+def _set_meta(key: str, value):
+    def change(blob: dict) -> None:
+        blob["meta"] = json.dumps({**json.loads(blob["meta"]), key: value})
+
+    return change
+
+
+def test_score_cli_options_that_cannot_work_are_one_line(detector, tmp_path, capsys) -> None:
+    video = _video(tmp_path)
+    checkpoint = str(detector.save(tmp_path / "det.pt"))
+    (tmp_path / "taken").write_text("a file, not a folder")
+    base = [str(video), "--detector", checkpoint]
+    err = _one_line_status_2([*base, "--out", str(tmp_path / "taken")], capsys)
+    assert f"--out {tmp_path / 'taken'}: {tmp_path / 'taken'} is a file, not a folder" in err
+    err = _one_line_status_2([*base, "--out", str(tmp_path / "taken" / "sub")], capsys)
+    assert f"--out {tmp_path / 'taken' / 'sub'}: {tmp_path / 'taken'} is a file" in err
+    for size in ("0", "-3"):
+        err = _one_line_status_2([*base, "--batch-size", size], capsys)
+        assert f"--batch-size must be >= 1, got {size}" in err
+
+
+@pytest.mark.parametrize(
+    ("write", "reason"),
+    [
+        (lambda p, d: p.write_bytes(b"not a checkpoint"), "not a torch checkpoint"),
+        (lambda p, d: p.write_bytes(b""), "the file is empty"),
+        (
+            lambda p, d: p.write_bytes(d.save(p).read_bytes()[:1000]),
+            "truncated or corrupt",
+        ),
+        (
+            lambda p, d: p.write_bytes(pickle.dumps({"format": object()})),
+            "not a torch checkpoint",
+        ),
+        (lambda p, d: torch.save({"weights": torch.zeros(2)}, p), "not a vidad detector"),
+        (lambda p, d: _blob(d, p, lambda b: b.update(meta="{oops")), "metadata is not JSON"),
+        (lambda p, d: _blob(d, p, _drop_meta_key("setup")), "metadata lacks ['setup']"),
+        (lambda p, d: _blob(d, p, _drop_meta_key("threshold")), "metadata lacks ['threshold']"),
+        (lambda p, d: _blob(d, p, _set_meta("setup", {"num_frames": 8})), "metadata 'setup'"),
+        (lambda p, d: _blob(d, p, _set_meta("threshold", "high")), "metadata 'threshold'"),
+        (lambda p, d: _blob(d, p, _set_meta("model", "nope")), "metadata 'model'"),
+        (lambda p, d: _blob(d, p, _set_meta("embed_dim", 7)), "weights do not match"),
+        (lambda p, d: _blob(d, p, lambda b: b.pop("backbone")), "lacks the 'backbone' weights"),
+    ],
+    ids=[
+        "garbage", "empty", "truncated", "pickled object", "foreign dict", "meta not json",
+        "no setup", "no threshold", "bad setup", "bad threshold", "unknown model",
+        "wrong shapes", "no weights",
+    ],
+)  # fmt: skip
+def test_a_bad_detector_file_is_one_line_naming_it_and_why(
+    detector, tmp_path, capsys, write, reason
+) -> None:
+    path = tmp_path / "det.pt"
+    write(path, detector)
+    err = _one_line_status_2([str(_video(tmp_path)), "--detector", str(path)], capsys)
+    assert f"error: {path}" in err and reason in err, err
+    with pytest.raises(DetectorError, match=re.escape(reason)):
+        Detector.load(path)
+
+
+def test_a_successful_score_prints_its_result_and_nothing_else(detector, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    video = _video(tmp_path)
+    checkpoint = detector.save(tmp_path / "det.pt")
+    lib = Path(__file__).resolve().parents[1] / "lib"
+    run = subprocess.run(
+        [sys.executable, "-m", "vidad", "score", str(video), "--detector", str(checkpoint)],
+        env={**os.environ, "PYTHONPATH": str(lib)}, cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert run.stdout.startswith("clip.mp4: 30 frames, 7 windows of 12 frames")
+    assert run.stdout.count("\n") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,31 @@ def test_resize_clip_shape_dtype_and_identity() -> None:
 def test_bad_spec_is_rejected() -> None:
     with pytest.raises(ValueError):
         ClipCacheSpec(num_frames=0, height=8, width=8)
+
+
+def test_a_damaged_cache_is_rebuilt_not_read(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = ClipCacheSpec(num_frames=4, height=24, width=32)
+    table = read_manifest(dataset)
+    folder = build_clip_cache(table, tmp_path / "cache", spec)
+    fresh = np.load(folder / "clips.npy")
+    raw = bytearray((folder / "clips.npy").read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one pixel of one clip
+    (folder / "clips.npy").write_bytes(bytes(raw))
+    capsys.readouterr()
+    ds = CachedClipDataset(dataset, ["train", "test"], spec, tmp_path / "cache")
+    assert ds.folder == folder
+    assert "clip cache" in capsys.readouterr().err  # one line says it was damaged
+    np.testing.assert_array_equal(ds.clips, fresh)
+
+
+def test_cache_key_follows_content_not_location(dataset: Path, tmp_path: Path) -> None:
+    spec = ClipCacheSpec(num_frames=4, height=24, width=32)
+    key = cache_mod.cache_key(read_manifest(dataset), spec)
+    moved = shutil.copytree(dataset, tmp_path / "elsewhere")
+    clip = moved / "videos" / "clip0.mp4"
+    clip.write_bytes(clip.read_bytes())  # rewritten, same bytes: a new mtime only
+    assert cache_mod.cache_key(read_manifest(moved), spec) == key
+    clip.write_bytes(clip.read_bytes() + b"\0")
+    assert cache_mod.cache_key(read_manifest(moved), spec) != key

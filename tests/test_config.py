@@ -85,3 +85,47 @@ def test_undeclared_chapter_parameter_is_rejected_before_the_kernel_starts(tmp_p
             output_dir=tmp_path / "out",
         )
     assert not (tmp_path / "out" / "01_datasets.ipynb").exists()
+
+
+def _synth_error(tmp_path: Path, edit) -> str:
+    params = load_params(REPO / "params.yaml")
+    edit(params["synth"]["smoke"])
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ConfigError) as err:
+        synth_configs("smoke", path)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda s: s["actions"].update(fps="12"),
+            "params.yaml synth.smoke.actions.fps: expected float, got '12' (str)",
+        ),
+        (
+            lambda s: s["sports"].update(height=[64]),
+            "params.yaml synth.smoke.sports.height: expected int, got [64] (list)",
+        ),
+        (
+            lambda s: s["actions"].update(clips_per_class=True),
+            "params.yaml synth.smoke.actions.clips_per_class: expected int, got True (bool)",
+        ),
+        (
+            lambda s: s.update(workers="2"),
+            "params.yaml synth.smoke.workers: expected int, got '2' (str)",
+        ),
+        (
+            lambda s: s.update(actions=5),
+            "params.yaml synth.smoke.actions must be a mapping of key -> value, got 5",
+        ),
+        (
+            lambda s: s["sports"].update(seed=1),
+            "params.yaml synth.smoke.sports sets ['seed'], which synth.smoke sets for every "
+            "dataset",
+        ),
+    ],
+)
+def test_synth_values_are_type_checked_before_any_compute(tmp_path: Path, edit, expected) -> None:
+    assert _synth_error(tmp_path, edit) == expected

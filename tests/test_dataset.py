@@ -141,3 +141,44 @@ def test_manifest_symlink_escape(tmp_path, no_decode):
     _manifest(root, [("link.mp4", 0, "a", "train")])
     with pytest.raises(ManifestError, match="escapes"):
         ClipDataset(root, "train", num_frames=4)
+
+
+def test_manifest_empty_cells_name_the_manifest_and_row(tmp_path, no_decode):
+    root = tmp_path / "ds"
+    root.mkdir()
+    (root / "manifest.csv").write_text(
+        "path,label,class,split\na.mp4,0,x,train\n,0,x,train\nc.mp4,0,x,train\n"
+    )
+    with pytest.raises(ManifestError) as err:
+        ClipDataset(root, "train", num_frames=4)
+    message = str(err.value)
+    assert str(root / "manifest.csv") in message and "row 2" in message and "path" in message
+    assert "\n" not in message
+    for body, column in [
+        ("a.mp4,,x,train\n", "label"),
+        ("a.mp4,zero,x,train\n", "label"),
+        ("a.mp4,0,,train\n", "class"),
+        ("a.mp4,0,x,\n", "split"),
+        ("   ,0,x,train\n", "path"),
+    ]:
+        (root / "manifest.csv").write_text("path,label,class,split\n" + body)
+        with pytest.raises(ManifestError, match=f"row 1.*{column}"):
+            ClipDataset(root, "train", num_frames=4)
+
+
+def test_dataset_reports_a_one_frame_clip(tmp_path, caplog):
+    root = tmp_path / "ds"
+    make_video(root / "still.mp4", num_frames=1)
+    make_video(root / "moving.mp4", num_frames=10)
+    rows = [("still.mp4", 0, "a", "train"), ("moving.mp4", 0, "a", "train")]
+    write_manifest(pd.DataFrame(rows, columns=["path", "label", "class", "split"]), root)
+    with caplog.at_level(logging.WARNING, logger="vidad.video"):
+        ds = ClipDataset(root, "train", num_frames=4, progress=False)
+        items = [ds[0], ds[0], ds[1]]
+    assert len(ds) == 2 and ds.report.num_failed == 0  # kept, as before
+    assert (items[0]["video"] == items[0]["video"][0]).all()
+    ((path, reason),) = ds.report.warnings
+    assert path.endswith("still.mp4") and "1 frame" in reason
+    assert "1 warned" in ds.report.summary()
+    lines = [r.getMessage() for r in caplog.records if "still.mp4" in r.getMessage()]
+    assert len(lines) == 2  # the warning line and the summary line

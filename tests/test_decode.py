@@ -253,3 +253,87 @@ def test_decode_report_and_scan(tmp_path, caplog):
     assert summary.startswith("decoded 2 clips, skipped 3: ")
     assert str(bad) in summary and "\n" not in summary
     assert DecodeReport().summary() == "decoded 0 clips, skipped 0"
+
+
+# --- faults that used to crash or cut silently -------------------------------------------------
+
+
+def test_frame_folder_probe_checks_every_frame(tmp_path):
+    folder = make_frame_folder(tmp_path / "frames", num_frames=9)
+    (folder / "005.png").write_bytes(b"not an image")  # neither the first nor the last
+    with pytest.raises(VideoDecodeError, match="005.png") as err:
+        probe_video(folder)
+    assert "\n" not in str(err.value)
+    with pytest.raises(VideoDecodeError, match="005.png"):
+        read_frames(folder)
+    odd = make_frame_folder(tmp_path / "odd", num_frames=4)
+    make_frame_folder(tmp_path / "small", num_frames=3, height=24, width=32)
+    (tmp_path / "small" / "002.png").replace(odd / "003.png")
+    with pytest.raises(VideoDecodeError, match="size"):
+        probe_video(odd)
+
+
+def test_frame_folder_images_linked_outside_are_refused(tmp_path):
+    folder = make_frame_folder(tmp_path / "ds" / "frames", num_frames=6)
+    make_frame_folder(tmp_path / "elsewhere", num_frames=6)
+    (folder / "003.png").unlink()
+    (folder / "003.png").symlink_to(tmp_path / "elsewhere" / "003.png")
+    for fn in (probe_video, read_frames, lambda p: read_clip(p, 2), decode.read_video):
+        with pytest.raises(VideoDecodeError, match="003.png.*outside"):
+            fn(folder)
+    (folder / "003.png").unlink()
+    (folder / "003.png").symlink_to(folder / "004.png")  # a link inside the folder is fine
+    assert len(read_frames(folder)) == 6
+    (folder / "003.png").unlink()
+    (folder / "003.png").symlink_to(folder / "gone.png")  # dangling: not silently dropped
+    with pytest.raises(VideoDecodeError, match="003.png"):
+        probe_video(folder)
+
+
+def _cut_avi(tmp_path, name, frames_kept):
+    """A 90-frame 10 fps AVI whose header still says 90 frames, cut after the given frames."""
+    path = make_video(tmp_path / name, num_frames=90, fps=10, codec="mpeg4", height=96, width=128)
+    data = path.read_bytes()
+    offsets = [m for m in range(len(data)) if data.startswith(b"00dc", m)]
+    path.write_bytes(data[: offsets[frames_kept]])
+    return path
+
+
+def test_reading_all_frames_reports_a_file_that_ends_early(tmp_path, caplog):
+    whole = make_video(tmp_path / "whole.avi", num_frames=30, codec="mpeg4")
+    cut = _cut_avi(tmp_path, "cut.avi", 40)
+    report = DecodeReport()
+    assert len(read_frames(whole, report=report)) == 30
+    assert report.warnings == []
+    frames = read_frames(cut, report=report)
+    assert 30 < len(frames) <= 40
+    ((path, reason),) = report.warnings
+    assert path == str(cut) and "ends early" in reason and "of 90" in reason
+    assert f"decoded {len(frames)} of 90" in reason
+    assert "1 warned" in report.summary() and "ends early" in report.summary()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="vidad.video"):
+        again, fps = decode.read_video(cut)  # without a report: one warning line
+        read_frames(whole)
+    assert len(again) == len(frames) and fps == pytest.approx(10.0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "vidad.video"]
+    assert len(lines) == 1 and "ends early" in lines[0] and str(cut) in lines[0]
+    assert probe_video(cut).declared_frames == 90
+
+
+def test_one_frame_clip_is_repeated_and_reported(tmp_path, caplog):
+    still = make_video(tmp_path / "still.mp4", num_frames=1)
+    with caplog.at_level(logging.WARNING, logger="vidad.video"):
+        clip = read_clip(still, 6)
+    assert clip.shape == (6, 48, 64, 3) and (clip == clip[0]).all()  # behaviour kept
+    lines = [r.getMessage() for r in caplog.records if r.name == "vidad.video"]
+    assert len(lines) == 1 and str(still) in lines[0] and "1 frame" in lines[0]
+    report = DecodeReport()
+    read_clip(still, 6, report=report)
+    read_clip(still, 6, report=report)  # reported once per clip, not once per read
+    assert len(report.warnings) == 1 and "repeated" in report.warnings[0][1]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="vidad.video"):
+        read_clip(still, 1)
+        read_clip(make_video(tmp_path / "short.mp4", num_frames=3), 6)
+    assert not [r for r in caplog.records if r.name == "vidad.video"]

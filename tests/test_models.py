@@ -497,3 +497,76 @@ def test_pytorchvideo_source_reads_the_zoo_checkpoint_from_the_cache(offline_cac
     assert torch.equal(same.net.proj.weight, reference.net.proj.weight)
     assert torch.equal(other.net.body.weight, reference.net.body.weight)
     assert other.net.proj.out_features == 10
+
+
+# --------------------------------------------------------------- pretrained weights: messages
+
+
+def _zoo_source() -> PytorchvideoWeights:
+    return PytorchvideoWeights("TINY_8x8.pyth", head="proj", root="https://zoo.example/k400")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b"garbage, not weights", "not a torch checkpoint"),
+        ("truncated", "truncated or corrupt"),
+    ],
+    ids=["empty", "garbage", "truncated"],
+)
+def test_a_corrupt_cached_weights_file_is_one_line_naming_it(offline_caches, content, reason):
+    path = offline_caches / "torch" / "hub" / "checkpoints" / "TINY_8x8.pyth"
+    path.parent.mkdir(parents=True)
+    if content == "truncated":
+        torch.save({"model_state": _Wrapped(400).net.state_dict()}, path)
+        content = path.read_bytes()[:200]
+    path.write_bytes(content)
+    with pytest.raises(PretrainedWeightsUnavailable) as info:
+        _zoo_source().load(_Wrapped(400), "tiny")
+    message = str(info.value)
+    assert "\n" not in message and "weights_only" not in message
+    assert f"pytorchvideo tiny weights at {path} are unreadable (" in message and reason in message
+    assert "delete it and download https://zoo.example/k400/TINY_8x8.pyth again" in message
+
+
+def test_a_cached_file_of_other_weights_says_so(offline_caches):
+    path = offline_caches / "torch" / "hub" / "checkpoints" / "TINY_8x8.pyth"
+    path.parent.mkdir(parents=True)
+    torch.save({"model_state": {"something.else": torch.zeros(2)}}, path)
+    with pytest.raises(PretrainedWeightsUnavailable, match="does not hold the weights of"):
+        _zoo_source().load(_Wrapped(400), "tiny")
+
+
+def test_a_failed_download_says_it_failed_and_why(offline_caches, monkeypatch):
+    monkeypatch.setenv("VIDAD_ALLOW_DOWNLOAD", "1")
+
+    def offline(url, dst, *args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(PretrainedWeightsUnavailable) as info:
+        _zoo_source().load(_Wrapped(400), "tiny")
+    message = str(info.value)
+    assert "downloading is disabled" not in message and "\n" not in message
+    assert "downloading https://zoo.example/k400/TINY_8x8.pyth failed" in message
+    assert "Temporary failure in name resolution" in message
+    path = offline_caches / "torch" / "hub" / "checkpoints" / "TINY_8x8.pyth"
+    assert f"put it at {path}" in message and not path.exists()
+
+
+def test_a_failed_hugging_face_download_says_it_failed_and_why(offline_caches, monkeypatch):
+    monkeypatch.setenv("VIDAD_ALLOW_DOWNLOAD", "1")
+
+    class Offline:
+        @staticmethod
+        def from_pretrained(repo, **kwargs):
+            raise OSError(f"We couldn't connect to 'https://huggingface.co' to load {repo}")
+
+    source = HuggingFaceWeights("facebook/tiny", model_class=Offline)
+    with pytest.raises(PretrainedWeightsUnavailable) as info:
+        source.load(_Wrapped(400), "tiny")
+    message = str(info.value)
+    assert "downloading is disabled" not in message
+    assert "downloading https://huggingface.co/facebook/tiny failed" in message
+    assert "couldn't connect" in message

@@ -171,3 +171,18 @@ def test_unknown_names_raise(tmp_path: Path) -> None:
         generate_dataset("kinetics", tmp_path, TINY)
     with pytest.raises(ValueError, match="not a synth-actions class"):
         render_clip("synth-actions", "Diving-Side", TINY, 0)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"fps": "10"}, "fps: expected float, got '10' (str)"),
+        ({"height": 32.0}, "height: expected int, got 32.0 (float)"),
+        ({"workers": True}, "workers: expected int, got True (bool)"),
+        ({"duration_jitter": None}, "duration_jitter: expected float, got None (NoneType)"),
+    ],
+)
+def test_a_mistyped_config_value_names_the_key_and_the_type(bad: dict, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        dataclasses.replace(TINY, **bad)
+    assert str(err.value) == message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,3 +77,37 @@ def test_generate_writes_ava_annotations(tmp_path) -> None:
     pd.testing.assert_frame_equal(manifest, again)
     for name in ("annotations/train.csv", "annotations/persons_test.csv", manifest["path"].iloc[3]):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("fps", "8", "fps: expected float, got '8' (str)"),
+        ("workers", True, "workers: expected int, got True (bool)"),
+        ("height", 48.0, "height: expected int, got 48.0 (float)"),
+        ("overlap_prob", [0.1], "overlap_prob: expected float, got [0.1] (list)"),
+    ],
+)
+def test_interact_config_checks_every_type(key, value, expected) -> None:
+    from vidad.config import ConfigError
+
+    values = {**dataclasses.asdict(TINY), key: value}
+    with pytest.raises(ConfigError) as err:
+        InteractConfig.from_params(values, "params.yaml synth_interact.smoke")
+    assert str(err.value) == f"params.yaml synth_interact.smoke.{expected}"
+    assert InteractConfig.from_params(dataclasses.asdict(TINY)) == TINY
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("fps", 0, "fps > 0"),
+        ("keyframe_every", -1.0, "keyframe_every must be a positive number (got -1.0)"),
+        ("keyframe_every", float("nan"), "keyframe_every must be a positive number (got nan)"),
+        ("seed", -1, "seed must be >= 0 (got -1)"),
+    ],
+)
+def test_interact_config_ranges_are_one_error_not_a_crash(key, value, expected) -> None:
+    with pytest.raises(ValueError, match="invalid InteractConfig") as err:
+        dataclasses.replace(TINY, **{key: value})
+    assert expected in str(err.value)

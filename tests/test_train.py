@@ -167,7 +167,7 @@ def test_checkpoint_is_atomic(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "save", real_save)
     assert path.read_bytes() == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.pt"]  # no temp left over
-    state = load_checkpoint(path)
+    state = load_checkpoint(path, keys=("epoch", "w"))
     assert state["epoch"] == 1 and torch.equal(state["w"], torch.ones(3))
 
 
@@ -380,3 +380,48 @@ def test_dvclive_resume_appends_without_duplicates(tmp_path, monkeypatch):
     fit(mlp(), *loaders(), nn.MSELoss(), cfg(epochs=4), out, live=True)
     rows = (out / "dvclive" / "plots" / "metrics" / "train_loss.tsv").read_text().splitlines()
     assert [r.split("\t")[0] for r in rows] == ["step", "0", "1", "2", "3"]
+
+
+# --- generators that shape a batch --------------------------------------------------------------
+
+
+def test_checkpoints_hold_every_named_generator(tmp_path):
+    crop = make_generator(5)
+    torch.rand(3, generator=crop)
+    result = fit(
+        mlp(), *loaders(), nn.MSELoss(), cfg(epochs=1), tmp_path, live=False,
+        generators={"crop": crop},
+    )  # fmt: skip
+    gens = load_checkpoint(result.latest_path)["generators"]
+    assert set(gens) == {"loader.train", "loader.val", "crop"}
+    assert torch.equal(gens["crop"], crop.get_state())
+    with pytest.raises(TypeError, match=r"generators\['crop'\] is a int"):
+        fit(mlp(), *loaders(), nn.MSELoss(), cfg(epochs=1), tmp_path / "x", live=False,
+            generators={"crop": 3})  # fmt: skip
+    with pytest.raises(ValueError, match="taken by a loader"):
+        fit(mlp(), *loaders(), nn.MSELoss(), cfg(epochs=1), tmp_path / "y", live=False,
+            generators={"loader.train": crop})  # fmt: skip
+
+
+def test_resume_without_a_generator_state_warns(tmp_path):
+    """A latest.pt of an older vidad (no "generators", loaders under "loader_generators")."""
+    with pytest.raises(Crash):
+        fit(mlp(), *loaders(), crashing_loss(5), cfg(epochs=4), tmp_path, live=False)
+    state = load_checkpoint(tmp_path / "latest.pt")
+    gens = state.pop("generators")
+    state["loader_generators"] = {"train": gens["loader.train"], "val": gens["loader.val"]}
+    save_checkpoint(tmp_path / "latest.pt", state)
+    with pytest.warns(UserWarning, match="no state for generator.*crop.*not repeat"):
+        result = fit(
+            mlp(), *loaders(), nn.MSELoss(), cfg(epochs=4), tmp_path, live=False,
+            generators={"crop": make_generator(0)},
+        )  # fmt: skip
+    assert result.start_epoch == 2
+
+
+def test_resume_without_passing_a_saved_generator_warns(tmp_path):
+    with pytest.raises(Crash):
+        fit(mlp(), *loaders(), crashing_loss(5), cfg(epochs=4), tmp_path, live=False,
+            generators={"crop": make_generator(0)})  # fmt: skip
+    with pytest.warns(UserWarning, match="generator.*crop.*does not pass"):
+        fit(mlp(), *loaders(), nn.MSELoss(), cfg(epochs=4), tmp_path, live=False)

@@ -159,3 +159,39 @@ def test_cli(tmp_path, capsys):
     assert main(["--src", str(src), "--out", str(src), "--seed", "3"]) == 0
     assert "wrote" in capsys.readouterr().out
     assert len(read_manifest(src)) == 16
+
+
+def _cut_avi(folder: Path, frames_kept: int) -> Path:
+    """A 90-frame 10 fps clip whose header still declares 90 frames, cut after ``frames_kept``."""
+    path = make_video(
+        folder / f"{folder.parent.name}_{folder.name}.avi", num_frames=90, fps=10,
+        codec="mpeg4", height=96, width=128,
+    )  # fmt: skip
+    data = path.read_bytes()
+    chunks = [m for m in range(len(data)) if data.startswith(b"00dc", m)]
+    path.write_bytes(data[: chunks[frames_kept]])
+    return path
+
+
+@pytest.mark.parametrize("mp4", [True, False])
+def test_truncated_source_is_reported_and_length_rechecked(tmp_path, caplog, mp4):
+    src = tmp_path / "raw"
+    _cut_avi(src / "Diving-Side" / "001", 40)  # 4 s of 9: kept, but reported
+    _cut_avi(src / "Diving-Side" / "002", 6)  # ~0.5 s of 9: under the 1 s minimum
+    _avi(src / "Walk-Front" / "001")
+    out = tmp_path / "out" if mp4 else src
+    with caplog.at_level(logging.WARNING):
+        table = build_ucf_sports_manifest(src, out, seed=0, convert_to_mp4=mp4)
+    report = table.attrs["report"]
+    assert report.failed_paths == [str(src / "Diving-Side" / "002" / "Diving-Side_002.avi")]
+    (reason,) = [r for _, r in report.failures]
+    assert "too short" in reason and "s < 1.0 s" in reason and "ends early" in reason
+    ((path, reason),) = report.warnings
+    assert path.endswith("Diving-Side_001.avi") and "ends early" in reason and "of 90" in reason
+    assert report.summary().startswith("decoded 2 clips, skipped 1")
+    diving = table[table["class"] == "Diving-Side"].iloc[0]
+    assert 30 < diving["num_frames"] <= 40
+    assert diving["duration_s"] == pytest.approx(diving["num_frames"] / 10.0, abs=0.11)
+    assert (table["duration_s"] >= protocol.MIN_DURATION_S).all()
+    warned = [r.getMessage() for r in caplog.records if "Diving-Side_001" in r.getMessage()]
+    assert warned and all("\n" not in m for m in warned)

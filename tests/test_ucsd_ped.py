@@ -103,3 +103,53 @@ def test_real_layout_fixture_with_junk_files_m_file_and_broken_videos(tmp_path) 
 def test_missing_dataset_says_what_to_download(tmp_path) -> None:
     with pytest.raises(UCSDLayoutError, match="svcl.ucsd.edu"):
         UCSDPed(tmp_path / "nowhere")
+
+
+def _ucsd_tree(tmp_path, names=("Train001", "Train002", "Train003"), frames: int = 6):
+    root = tmp_path / "UCSDped2"
+    for split, videos in (("Train", names), ("Test", ("Test001",))):
+        for name in videos:
+            (root / split / name).mkdir(parents=True)
+            for t in range(1, frames + 1):
+                _img(root / split / name / f"{t:03d}.tif", 10 * t)
+    return root
+
+
+def test_corrupt_middle_frame_skips_and_reports_the_video(tmp_path) -> None:
+    root = _ucsd_tree(tmp_path)
+    (root / "Train" / "Train001" / "003.tif").write_bytes(b"not an image")  # not an image
+    good = (root / "Train" / "Train002" / "004.tif").read_bytes()
+    (root / "Train" / "Train002" / "004.tif").write_bytes(good[: len(good) // 2])  # truncated
+    gt = root / "Test" / "Test001_gt"
+    gt.mkdir()
+    for t in range(1, 7):
+        _img(gt / f"{t:03d}.bmp", 255 if t >= 4 else 0)
+    (gt / "002.bmp").write_bytes(b"BM broken")  # a corrupt mask: masks ignored, reported
+    data = UCSDPed(tmp_path)
+    assert [v.name for v in data.train] == ["Train003"]
+    reasons = dict(data.report.failures)
+    assert "003.tif" in reasons[str(root / "Train" / "Train001")]
+    assert "004.tif" in reasons[str(root / "Train" / "Train002")]
+    assert "002.bmp" in reasons[str(gt)]
+    assert data.test[0].masks is None
+    assert all("\n" not in reason for reason in reasons.values())
+    for video in data.train + data.test:  # what is kept reads without an error
+        assert read_gray(video.frames, (8, 12)).shape == (6, 8, 12)
+        frame_labels(video)
+
+
+def test_frames_linked_out_of_the_dataset_root_are_refused(tmp_path) -> None:
+    root = _ucsd_tree(tmp_path / "data")
+    outside = tmp_path / "secret.tif"
+    _img(outside, 7)
+    frame = root / "Train" / "Train002" / "003.tif"
+    frame.unlink()
+    frame.symlink_to(outside)
+    inside = root / "Train" / "Train003" / "002.tif"  # a link that stays in the folder is fine
+    inside.unlink()
+    inside.symlink_to(root / "Train" / "Train003" / "001.tif")
+    data = UCSDPed(tmp_path / "data")
+    assert [v.name for v in data.train] == ["Train001", "Train003"]
+    ((path, reason),) = data.report.failures
+    assert path == str(root / "Train" / "Train002")
+    assert "003.tif" in reason and "outside" in reason

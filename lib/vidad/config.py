@@ -24,14 +24,67 @@ class ConfigError(ValueError):
     """A parameter file, profile or section is missing or wrong."""
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, except that a key set twice in one mapping is an error.
+
+    (PyYAML silently keeps the last value.) Keys merged in with ``<<: *anchor`` may still be
+    overridden: only the mapping's own keys are compared.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not key_node.start_mark:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} is set twice (first at line {first.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep)
+
+
+def _yaml_error(path: Path, err: yaml.YAMLError) -> ConfigError:
+    """One line naming the file, the line and column, and what the parser expected."""
+    if not isinstance(err, yaml.MarkedYAMLError):
+        return ConfigError(f"{path} is not valid YAML: {' '.join(str(err).split())}")
+    first = err.context_mark or err.problem_mark
+    where = f" at line {first.line + 1}, column {first.column + 1}" if first else ""
+    problem = err.problem or ""
+    if err.problem_mark and err.problem_mark is not first:
+        problem += f" (line {err.problem_mark.line + 1}, column {err.problem_mark.column + 1})"
+    details = "; ".join(" ".join(s.split()) for s in (err.context, problem) if s)
+    return ConfigError(f"{path} is not valid YAML{where}: {details}")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
-    """Load the whole parameter file, with a clear error when it is absent or not a mapping."""
+    """Load the whole parameter file; one :class:`ConfigError` line when it is absent, is not
+    valid YAML (naming the line), sets a key twice or is not a mapping."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"parameter file {path} not found (run from the project root)")
-    params = yaml.safe_load(path.read_text())
+    try:
+        params = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {err.start}): {err.reason}") from err
+    except yaml.YAMLError as err:
+        raise _yaml_error(path, err) from err
     if not isinstance(params, dict):
-        raise ConfigError(f"{path} must hold a mapping of stage -> profile -> values")
+        raise ConfigError(
+            f"{path} must hold a mapping of stage -> profile -> values, got {_short(params)}"
+        )
     return params
 
 
@@ -55,12 +108,22 @@ def stage_params(params: dict[str, Any], stage: str, profile: str) -> dict[str, 
     if stage not in params:
         raise ConfigError(
             f"params.yaml has no section {stage!r}; sections: "
-            f"{sorted(k for k in params if k != 'profile')}"
+            f"{sorted((k for k in params if k != 'profile'), key=str)}"
         )
     section = params[stage]
-    if not isinstance(section, dict) or profile not in section:
+    if not isinstance(section, dict):
+        raise ConfigError(
+            f"params.yaml section {stage!r} must be a mapping of profile -> values, "
+            f"got {_short(section)}"
+        )
+    if profile not in section:
         raise ConfigError(f"params.yaml section {stage!r} has no {profile!r} profile")
-    return dict(section[profile])
+    values = section[profile]
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"params.yaml {stage}.{profile} must be a mapping of key -> value, got {_short(values)}"
+        )
+    return dict(values)
 
 
 # --- typed sections -------------------------------------------------------------------------------
@@ -151,9 +214,9 @@ class SectionConfig:
         """Build from one ``params.yaml`` column; one :class:`ConfigError` for anything wrong."""
         where = where or f"params.yaml {cls.SECTION}"
         if not isinstance(values, dict):
-            raise ConfigError(f"{where} must be a mapping of key -> value, got {values!r}")
+            raise ConfigError(f"{where} must be a mapping of key -> value, got {_short(values)}")
         names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(names))
+        unknown = sorted(set(values) - set(names), key=str)
         if unknown:
             raise ConfigError(f"{where} has unknown keys {unknown}; valid keys: {names}")
         required = [
@@ -163,7 +226,7 @@ class SectionConfig:
         ]
         missing = [n for n in required if n not in values]
         if missing:
-            raise ConfigError(f"{where} lacks keys {missing}")
+            raise ConfigError(f"{where} lacks keys {missing}; set them (they have no default)")
         try:
             return cls(**values)
         except (TypeError, ValueError) as err:

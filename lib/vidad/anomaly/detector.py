@@ -29,6 +29,7 @@ from vidad.anomaly.autoencoder import EmbeddingAutoencoder
 from vidad.anomaly.metrics import auroc
 from vidad.models import create_model
 from vidad.models.base import VideoModel
+from vidad.models.pretrained import load_tensor_file, unreadable_reason
 from vidad.train.loop import autocast_context, to_device
 from vidad.train.recognition import RecognitionSetup, clip_transform
 from vidad.video.cache import resize_clip
@@ -83,6 +84,8 @@ class Detector:
 
     @classmethod
     def load(cls, path: str | Path) -> Detector:
+        """Read a checkpoint written by :meth:`save`; any problem with the file or its metadata
+        is one :class:`DetectorError` line naming the file and what is wrong."""
         path = Path(path)
         if not path.is_file():
             raise DetectorError(
@@ -91,26 +94,117 @@ class Detector:
                 "or pass --detector PATH"
             )
         try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
+            blob = load_tensor_file(path)
         except Exception as err:  # noqa: BLE001 - any unpickling failure means "not ours"
-            raise DetectorError(f"{path} is not a readable detector checkpoint: {err}") from err
+            raise DetectorError(
+                f"{path} is not a readable detector checkpoint ({unreadable_reason(path, err)}); "
+                f"{REBUILD}"
+            ) from err
         if not isinstance(blob, dict) or blob.get("format") != DETECTOR_FORMAT:
             raise DetectorError(f"{path} is not a vidad detector checkpoint")
         if blob.get("version") != DETECTOR_VERSION:
             raise DetectorError(f"{path}: detector version {blob.get('version')} is unsupported")
-        meta = json.loads(blob["meta"])
+        meta = _checked_meta(path, blob)
+        for part in ("backbone", "autoencoder"):
+            if not isinstance(blob.get(part), dict):
+                raise DetectorError(f"{path} lacks the {part!r} weights; {REBUILD}")
         setup = meta["setup"]
         inputs = {"num_frames": setup["num_frames"], "crop_size": setup["crop_size"]}
-        backbone = create_model(  # model options override the setup's, as in load_pretrained
-            meta["model"],
-            size=meta["size"],
-            num_classes=meta["num_classes"],
-            **{**inputs, **meta["options"]},
-        )
-        backbone.load_state_dict(blob["backbone"])
-        autoencoder = EmbeddingAutoencoder(meta["embed_dim"], meta["ae_widths"], meta["dropout"])
-        autoencoder.load_state_dict(blob["autoencoder"])
+        try:  # model options override the setup's, as in load_pretrained
+            backbone = create_model(
+                meta["model"],
+                size=meta["size"],
+                num_classes=meta["num_classes"],
+                **{**inputs, **meta["options"]},
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise DetectorError(
+                f"{path}: detector metadata 'model', 'size', 'num_classes' and 'options' "
+                f"({meta['model']!r}, {meta['size']!r}) do not build a backbone: {_line(err)}"
+            ) from err
+        try:
+            autoencoder = EmbeddingAutoencoder(
+                meta["embed_dim"], meta["ae_widths"], meta["dropout"]
+            )
+        except (TypeError, ValueError) as err:
+            raise DetectorError(
+                f"{path}: detector metadata 'embed_dim', 'ae_widths' and 'dropout' do not build "
+                f"an autoencoder: {_line(err)}"
+            ) from err
+        for part, module in (("backbone", backbone), ("autoencoder", autoencoder)):
+            try:
+                module.load_state_dict(blob[part])
+            except (RuntimeError, TypeError, ValueError) as err:
+                raise DetectorError(
+                    f"{path}: the {part} weights do not match the detector's metadata "
+                    f"({_line(err)}); {REBUILD}"
+                ) from err
         return cls(backbone.eval(), autoencoder.eval(), meta)
+
+
+#: What to do about a damaged detector file.
+REBUILD = "rebuild it with `dvc repro embedding_anomaly` or pass another --detector"
+
+#: The metadata :meth:`Detector.load` and scoring read.
+META_KEYS: tuple[str, ...] = (
+    "backbone",
+    "model",
+    "size",
+    "options",
+    "num_classes",
+    "setup",
+    "embed_dim",
+    "ae_widths",
+    "dropout",
+    "threshold",
+    "window_frames",
+)
+
+
+def _line(err: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _checked_meta(path: Path, blob: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's metadata, every key :class:`Detector` reads present and well typed."""
+    try:
+        meta = json.loads(blob.get("meta"))
+    except (TypeError, ValueError) as err:
+        raise DetectorError(f"{path}: the detector metadata is not JSON ({_line(err)})") from err
+    if not isinstance(meta, dict):
+        raise DetectorError(f"{path}: the detector metadata is not a JSON object")
+    missing = [k for k in META_KEYS if k not in meta]
+    if missing:
+        raise DetectorError(f"{path}: the detector metadata lacks {missing}; {REBUILD}")
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    expected = {
+        "threshold": ("a number", number(meta["threshold"])),
+        "window_frames": (
+            "an int >= 1",
+            isinstance(meta["window_frames"], int)
+            and not isinstance(meta["window_frames"], bool)
+            and meta["window_frames"] >= 1,
+        ),
+        "options": ("a mapping", isinstance(meta["options"], dict)),
+        "setup": ("a mapping", isinstance(meta["setup"], dict)),
+    }
+    for key, (kind, good) in expected.items():
+        if not good:
+            raise DetectorError(
+                f"{path}: detector metadata {key!r} must be {kind}, got {meta[key]!r}; {REBUILD}"
+            )
+    try:
+        RecognitionSetup(**meta["setup"])
+    except (TypeError, ValueError) as err:
+        raise DetectorError(
+            f"{path}: detector metadata 'setup' is not a recognition setup ({_line(err)}); "
+            f"{REBUILD}"
+        ) from err
+    return meta
 
 
 def build_detector(

@@ -3,9 +3,12 @@
 Every anomaly scorer of the chapter (the seed's autoencoder, the centroid rule, k-NN,
 Mahalanobis, ...) reads the same frozen embeddings, so the backbone runs over the clips once
 and the result is stored as ``build/<profile>/embeddings/<backbone>-<key>.npz``. The key hashes
-the weights file's bytes, the transform settings and the manifest rows: retraining the
-backbone, changing the clip pipeline or regenerating the data gives a new file, anything else
-reuses the stored one.
+the weights file's bytes, the transform settings and the clips' data key (the manifest rows
+and the bytes of every clip file, :func:`vidad.video.cache.data_key`): retraining the
+backbone, changing the clip pipeline or regenerating the data (even under the same file
+names) gives a new file, anything else reuses the stored one. Beside each file a
+``<backbone>-<key>.json`` record holds its checksum (:mod:`vidad.video.fingerprint`): a
+damaged file is recomputed, never read.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +33,9 @@ from vidad.train.loop import autocast_context, prepare_for_device, to_device
 from vidad.train.pretrained import WEIGHTS_NAME, load_pretrained, pretrained_dir
 from vidad.train.recognition import RecognitionSetup, clip_transform
 from vidad.video.cache import CachedClipDataset, ClipCacheSpec
+from vidad.video.fingerprint import read_record, write_record
 
-EMBEDDING_VERSION = 1
+EMBEDDING_VERSION = 2
 SPLITS: tuple[str, ...] = ("train", "val", "test", "anomaly")
 DATASET = "synth-sports"
 
@@ -60,7 +66,8 @@ class EmbeddingSet:
         return self.embeddings[self.mask(name)]
 
     def save(self, path: Path) -> None:
-        """Write atomically (a half-written file must never be mistaken for a cached one)."""
+        """Write atomically (a half-written file must never be mistaken for a cached one),
+        then the checksum record :func:`load_intact` verifies."""
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(
             tmp,
@@ -73,6 +80,7 @@ class EmbeddingSet:
             paths=self.paths,
         )
         os.replace(tmp, path)
+        write_record(record_path(path), {"key": self.key}, [path])
 
     @classmethod
     def load(cls, path: Path) -> EmbeddingSet:
@@ -88,14 +96,42 @@ class EmbeddingSet:
             )
 
 
-def embedding_key(weights: bytes, settings: dict[str, Any], table: pd.DataFrame) -> str:
-    """Hash of the weights bytes, the transform settings and the rows (path, label, split)."""
+def record_path(path: Path) -> Path:
+    """The checksum record beside a cached ``.npz``."""
+    return path.with_suffix(".json")
+
+
+def load_intact(path: Path) -> EmbeddingSet | None:
+    """The cached set at ``path`` if there is one and it is intact, else ``None``.
+
+    A file that fails its checksum (or cannot be read) says so in one line and is recomputed
+    by the caller: damaged embeddings are never returned.
+    """
+    record, problem = read_record(record_path(path))
+    if record is not None:
+        try:
+            return EmbeddingSet.load(path)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            problem = f"{path.name} is unreadable ({type(err).__name__})"
+    elif problem is None and path.exists():
+        problem = f"{record_path(path).name} is missing"
+    if problem is not None:
+        print(f"embedding cache {path} is damaged ({problem}): recomputing it", file=sys.stderr)
+    return None
+
+
+def embedding_key(
+    weights: bytes, settings: dict[str, Any], table: pd.DataFrame, data: str = ""
+) -> str:
+    """Hash of the weights bytes, the transform settings, the rows (path, label, split) and
+    ``data``, the clips' content (:attr:`vidad.video.cache.CachedClipDataset.data_key`)."""
     digest = hashlib.sha256()
     digest.update(hashlib.sha256(weights).digest())
     head = {"version": EMBEDDING_VERSION, **settings}
     digest.update(json.dumps(head, sort_keys=True, default=str).encode())
     for path, label, split in zip(table["path"], table["label"], table["split"], strict=True):
         digest.update(f"{path}\t{label}\t{split}\n".encode())
+    digest.update(data.encode())
     return digest.hexdigest()[:16]
 
 
@@ -128,12 +164,14 @@ def cached_embeddings(
     out_dir: str | Path,
     batch_size: int = 16,
 ) -> EmbeddingSet:
-    """Embeddings of ``dataset`` under ``model``, loaded from ``out_dir`` when already there."""
-    key = embedding_key(weights, settings, dataset.table)
+    """Embeddings of ``dataset`` under ``model``, loaded from ``out_dir`` when already there
+    (and intact)."""
+    key = embedding_key(weights, settings, dataset.table, dataset.data_key)
     out_dir = Path(out_dir)
     path = out_dir / f"{backbone}-{key}.npz"
-    if path.is_file():
-        return EmbeddingSet.load(path)
+    cached = load_intact(path)
+    if cached is not None:
+        return cached
     table = dataset.table
     result = EmbeddingSet(
         backbone=backbone,

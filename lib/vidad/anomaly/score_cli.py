@@ -56,8 +56,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.stride is not None and args.stride < 1:
         return fail(f"--stride must be >= 1, got {args.stride}")
+    if args.batch_size < 1:
+        return fail(f"--batch-size must be >= 1, got {args.batch_size}")
     if not args.video.exists():
         return fail(f"{args.video}: no such video")
+    out = args.out or args.video.resolve().parent
+    existing = next(p for p in (out, *out.parents) if p.exists())  # the folder or an ancestor
+    if not existing.is_dir():
+        return fail(
+            f"--out {out}: {existing} is a file, not a folder; pass a folder (created if absent)"
+        )
     try:
         detector = Detector.load(args.detector or default_detector())
     except DetectorError as err:
@@ -74,16 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     from vidad.anomaly.plots import timeline_figure
 
-    out = args.out or args.video.resolve().parent
-    out.mkdir(parents=True, exist_ok=True)
     stem = args.video.stem if args.video.is_file() else args.video.name
     csv_path, png_path = out / f"{stem}_scores.csv", out / f"{stem}_timeline.png"
-    windows.to_csv(csv_path, index=False, lineterminator="\n", float_format="%.6g")
-    fig = timeline_figure(
-        windows, num_frames, fps, detector.threshold,
-        title=f"{args.video.name}: {detector.meta['backbone']} detector",
-    )  # fmt: skip
-    fig.savefig(png_path, dpi=120)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        windows.to_csv(csv_path, index=False, lineterminator="\n", float_format="%.6g")
+        fig = timeline_figure(
+            windows, num_frames, fps, detector.threshold,
+            title=f"{args.video.name}: {detector.meta['backbone']} detector",
+        )  # fmt: skip
+        fig.savefig(png_path, dpi=120)
+    except OSError as err:
+        return fail(f"cannot write the results into --out {out}: {err.strerror or err}")
     flagged = int(windows["flagged"].sum())
     print(
         f"{args.video.name}: {num_frames} frames, {len(windows)} windows of "

@@ -254,7 +254,8 @@ def train_v2(
         },
         net,
     )
-    augment = clip_transform(spec, setup, train=True, generator=make_generator(settings.seed))
+    crop = make_generator(settings.seed)  # saved in every checkpoint: an exact resume
+    augment = clip_transform(spec, setup, train=True, generator=crop)
     plain = clip_transform(spec, setup, train=False)
     train_all = sports_dataset(profile, setup, augment, SPLITS, root)
     eval_all = sports_dataset(profile, setup, plain, SPLITS, root)
@@ -270,6 +271,7 @@ def train_v2(
         config,
         run_dir,
         live=False,
+        generators={"crop": crop},
     )
     device = next(net.parameters()).device
     net.load_state_dict(load_checkpoint(result.best_path, map_location=device)["model"])

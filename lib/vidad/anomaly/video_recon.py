@@ -23,6 +23,7 @@ different numbers on the same scores:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,9 +106,9 @@ def train_video_ae(
         x_hat, weights = outputs
         return memae_loss(target, x_hat, weights, entropy_weight)
 
-    data_key = {
-        "train": [list(train.shape), int(train[:, ::4].astype(np.int64).sum())],
-        "val": [list(val.shape), int(val[:, ::4].astype(np.int64).sum())],
+    data_key = {  # every byte of the samples (a sum of some frames missed changed ones)
+        name: [list(a.shape), str(a.dtype), hashlib.sha256(np.ascontiguousarray(a)).hexdigest()]
+        for name, a in (("train", train), ("val", val))
     }
     run_dir = run_directory(
         runs_root, name, {"settings": settings.__dict__, "data": data_key}, model

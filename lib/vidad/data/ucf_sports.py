@@ -11,6 +11,10 @@ clip, drops corrupt clips and clips shorter than ``MIN_DURATION_S`` (one log lin
 summary), optionally converts ``.avi`` to ``.mp4`` (as the source study did), assigns splits with
 :func:`vidad.data.protocol.assign_splits` and writes ``manifest.csv``.
 
+A truncated source (its header declares more frames than the file holds) is measured by what is
+actually there: the frames counted in place, or decoded by the conversion. The minimum length is
+applied to that, and a clip kept although it ends early is reported as a warning.
+
 Command line::
 
     python -m vidad.data.ucf_sports --src data/ucf_sports --out data/ucf_sports [--mp4]
@@ -19,6 +23,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 from fractions import Fraction
@@ -33,6 +38,8 @@ from vidad.video.decode import (
     FRAME_EXTENSIONS,
     DecodeReport,
     VideoDecodeError,
+    VideoInfo,
+    ends_early,
     list_frame_files,
     probe_video,
 )
@@ -165,11 +172,14 @@ def find_clips(class_root: Path) -> list[tuple[str, Path]]:
     return clips
 
 
-def convert_to_mp4(src: str | Path, dst: str | Path, crf: int = 18) -> Path:
+def convert_to_mp4(
+    src: str | Path, dst: str | Path, crf: int = 18, report: DecodeReport | None = None
+) -> Path:
     """Re-encode a clip (video file or frame folder) as H.264 mp4 with PyAV, frame for frame.
 
     Written to a temporary name and renamed at the end, so a failed conversion leaves no
-    half-written ``dst``.
+    half-written ``dst``. A source that ends before its declared frame count is converted as
+    far as it decodes and reported (a warning in ``report``, else a log line).
     """
     from vidad.video.decode import read_frames
 
@@ -177,7 +187,7 @@ def convert_to_mp4(src: str | Path, dst: str | Path, crf: int = 18) -> Path:
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(dst.name + ".part")
-    frames = read_frames(src)
+    frames = read_frames(src, report=report)
     h, w = frames.shape[1] - frames.shape[1] % 2, frames.shape[2] - frames.shape[2] % 2
     rate = Fraction(info.fps).limit_denominator(1001)
     try:
@@ -233,20 +243,28 @@ def build_ucf_sports_manifest(
         except VideoDecodeError as e:
             report.fail(clip, e)
             continue
-        if info.duration_s < protocol.MIN_DURATION_S:
-            report.fail(clip, f"too short ({info.duration_s:.2f} s < {protocol.MIN_DURATION_S} s)")
+        info, early = _what_is_there(info)
+        if _too_short(report, clip, info, early):
             continue
         if convert_to_mp4:
             dst = out_root / folder / f"{clip_id(clip, class_root)}.mp4"
+            decoded = DecodeReport(name="conversion", log=False)
             try:
-                convert_to_mp4_file(clip, dst)
+                convert_to_mp4_file(clip, dst, report=decoded)
                 info = probe_video(dst)
             except (VideoDecodeError, av.FFmpegError, OSError) as e:
                 report.fail(clip, f"conversion to mp4 failed: {e}")
                 continue
+            if decoded.warnings:  # what decoding found replaces what probing counted
+                early = "; ".join(reason for _, reason in decoded.warnings)
+            if _too_short(report, clip, info, early):  # re-checked on what was decoded
+                dst.unlink(missing_ok=True)
+                continue
             path = dst.resolve().relative_to(out_resolved)
         else:
             path = clip.resolve().relative_to(out_resolved)
+        if early:
+            report.warn(clip, f"{early}; kept {info.num_frames} frames ({info.duration_s:.2f} s)")
         report.ok()
         cls = protocol.canonical_class(folder)
         rows.append(
@@ -264,7 +282,8 @@ def build_ucf_sports_manifest(
                 "is_anomaly": cls in protocol.ANOMALY_CLASSES,
             }
         )
-    (logger.warning if report.num_failed else logger.info)("ucf_sports: %s", report.summary())
+    noteworthy = report.num_failed or report.warnings
+    (logger.warning if noteworthy else logger.info)("ucf_sports: %s", report.summary())
     if not rows:
         raise DatasetNotFoundError(src, what=f"no readable clips ({report.summary()})")
     table = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS))
@@ -272,6 +291,32 @@ def build_ucf_sports_manifest(
     table.attrs["report"] = report
     write_manifest(table, out_root)
     return table
+
+
+def _what_is_there(info: VideoInfo) -> tuple[VideoInfo, str | None]:
+    """``info`` measured by the frames the file holds, and why it ends early (or ``None``).
+
+    Probing counts an AVI's frames by demuxing, but its duration comes from the header; for a
+    truncated file the header's duration is the length it had, so the duration is recomputed
+    from the frames that are there.
+    """
+    early = ends_early(info.num_frames, info.declared_frames, verb="found")
+    if early is None or not info.fps > 0:
+        return info, early
+    duration = min(info.duration_s, info.num_frames / info.fps)
+    return dataclasses.replace(info, duration_s=duration), early
+
+
+def _too_short(report: DecodeReport, clip: Path, info: VideoInfo, early: str | None) -> bool:
+    """Apply the minimum length; a clip under it is reported (with why, if it ends early)."""
+    if info.duration_s >= protocol.MIN_DURATION_S:
+        return False
+    reason = (
+        f"too short ({info.num_frames} frames, {info.duration_s:.2f} s < "
+        f"{protocol.MIN_DURATION_S} s)"
+    )
+    report.fail(clip, f"{reason}; {early}" if early else reason)
+    return True
 
 
 def clip_id(clip: Path, class_root: Path) -> str:

@@ -8,8 +8,11 @@ per test video, in order); they are used for a video without a ``_gt`` folder (a
 test videos have one; Ped1 has masks for only some). The release contains ``.DS_Store`` and
 ``Thumbs.db`` files, which are ignored like every non-image file.
 
-Videos whose frames cannot be read, or that have no frames, are skipped and reported (one log
-line each, plus a summary), never crash a run. All paths stay inside the dataset root.
+Videos with a frame that cannot be read (every frame is opened and decoded once when the
+dataset is listed, not just the first and last), or with no frames, are skipped and reported
+(one log line each, plus a summary), never crash a run; an unreadable mask folder is reported
+and its masks ignored. All paths stay inside the dataset root: a video folder or a frame image
+that is a link out of it is refused (:func:`vidad.video.decode.frame_files`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from vidad.video.decode import DecodeReport, list_frame_files
+from vidad.video.decode import (
+    DecodeReport,
+    VideoDecodeError,
+    frame_files,
+    load_image,
+)
+from vidad.video.manifest import resolve_inside
 
 UCSD_URL = "http://www.svcl.ucsd.edu/projects/anomaly/dataset.htm"
 _GT_FRAME = re.compile(r"gt_frame\s*=\s*\[([^\]]*)\]")
@@ -80,30 +89,27 @@ class UCSDVideo:
         return len(self.frames)
 
 
+def _gray(path: Path, size: tuple[int, int] | None, resample: int) -> np.ndarray:
+    """One image as (H, W) uint8 grayscale, resized to ``size`` = (height, width) if given."""
+    gray = Image.fromarray(load_image(path, "L"))
+    if size is not None and gray.size != (size[1], size[0]):
+        gray = gray.resize((size[1], size[0]), resample)
+    return np.asarray(gray, dtype=np.uint8)
+
+
 def read_gray(paths: tuple[Path, ...], size: tuple[int, int] | None = None) -> np.ndarray:
-    """(T, H, W) uint8 grayscale frames, resized to ``size`` = (height, width) if given."""
-    out = []
-    for path in paths:
-        with Image.open(path) as img:
-            gray = img.convert("L")
-            if size is not None and gray.size != (size[1], size[0]):
-                gray = gray.resize((size[1], size[0]), Image.BILINEAR)
-            out.append(np.asarray(gray, dtype=np.uint8))
-    return np.stack(out)
+    """(T, H, W) uint8 grayscale frames, resized to ``size`` = (height, width) if given.
+
+    An image damaged since the dataset was listed is a :class:`VideoDecodeError` naming it.
+    """
+    return np.stack([_gray(path, size, Image.BILINEAR) for path in paths])
 
 
 def read_masks(video: UCSDVideo, size: tuple[int, int] | None = None) -> np.ndarray | None:
     """(T, H, W) bool per-pixel ground truth (None when the video has no mask folder)."""
     if video.masks is None:
         return None
-    out = []
-    for path in video.masks:
-        with Image.open(path) as img:
-            mask = img.convert("L")
-            if size is not None and mask.size != (size[1], size[0]):
-                mask = mask.resize((size[1], size[0]), Image.NEAREST)
-            out.append(np.asarray(mask) > 0)
-    return np.stack(out)
+    return np.stack([_gray(path, size, Image.NEAREST) > 0 for path in video.masks])
 
 
 def frame_labels(video: UCSDVideo) -> np.ndarray:
@@ -118,15 +124,13 @@ def frame_labels(video: UCSDVideo) -> np.ndarray:
     return labels
 
 
-def _readable(paths: list[Path]) -> str | None:
-    """Why the first and last frames cannot be opened (None if they can)."""
-    for path in (paths[0], paths[-1]):
-        try:
-            with Image.open(path) as img:
-                img.load()
-        except (OSError, UnidentifiedImageError) as err:
-            return f"{path.name}: {err}"
-    return None
+def _checked_frames(folder: Path) -> list[Path]:
+    """The images of ``folder``, each decoded once; :class:`VideoDecodeError` names the first
+    one that is a link out of the folder or cannot be read."""
+    files = frame_files(folder)
+    for path in files:
+        load_image(path, "L", folder=folder)
+    return files
 
 
 class UCSDPed:
@@ -157,16 +161,23 @@ class UCSDPed:
             if folder_path.resolve().parent != base.resolve():  # a symlink out of the root
                 self.report.fail(folder_path, "points outside the dataset root")
                 continue
-            frames = list_frame_files(folder_path)
+            try:
+                frames = _checked_frames(folder_path)
+            except VideoDecodeError as err:
+                self.report.fail(folder_path, err)
+                continue
             if not frames:
                 self.report.fail(folder_path, "no frames")
                 continue
-            problem = _readable(frames)
-            if problem:
-                self.report.fail(folder_path, problem)
-                continue
             gt = base / f"{name}_gt"
-            masks = tuple(list_frame_files(gt)) if gt.is_dir() else None
+            masks = None
+            if gt.is_dir() and resolve_inside(base, gt) is None:
+                self.report.fail(gt, "points outside the dataset root; masks ignored")
+            elif gt.is_dir():
+                try:
+                    masks = tuple(_checked_frames(gt))
+                except VideoDecodeError as err:
+                    self.report.fail(gt, f"{err}; masks ignored")
             if masks is not None and len(masks) != len(frames):
                 self.report.fail(gt, f"{len(masks)} masks for {len(frames)} frames; masks ignored")
                 masks = None

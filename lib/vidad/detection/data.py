@@ -7,7 +7,9 @@ target per box. Frames before the start or after the end are the first / last fr
 as in AVA's loaders.
 
 Every video is decoded **once** and resized to ``size x size`` into a frame cache (one .npy per
-video, keyed by the manifest rows and the size); epochs and evaluation read memory maps.
+video, keyed by the manifest rows, the bytes of every video and the size); epochs and
+evaluation read memory maps. ``done.json`` records every array's checksum: a damaged cache is
+rebuilt, never read.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from vidad.data.ava import Keyframe
 from vidad.progress import progress_bar
 from vidad.video.cache import resize_clip
 from vidad.video.decode import DecodeReport, VideoDecodeError, read_frames
+from vidad.video.fingerprint import path_digest, read_record, write_record
 from vidad.video.manifest import ManifestError, resolve_clip_path
 from vidad.video.transforms import (
     KINETICS_MEAN,
@@ -38,7 +42,8 @@ from vidad.video.transforms import (
     ToFloatClip,
 )
 
-FRAME_CACHE_VERSION = 1
+FRAME_CACHE_VERSION = 2
+DONE_NAME = "done.json"
 
 
 def frame_cache(
@@ -47,15 +52,29 @@ def frame_cache(
     """``video_id -> (T, size, size, 3) uint8`` memory maps, decoding only what is missing.
 
     ``videos`` needs columns ``video_id`` and ``path`` (relative to ``root``; paths that
-    escape ``root`` are refused). Videos that fail to decode are skipped and reported.
+    escape ``root`` are refused). Videos that fail to decode are skipped and reported. The
+    cache is keyed by the rows, the bytes of every video and ``size``; a reused one is checked
+    against the checksums in its ``done.json`` and rebuilt when damaged.
     """
     rows = videos[["video_id", "path"]].sort_values("video_id").reset_index(drop=True)
     digest = hashlib.sha256(
         json.dumps({"version": FRAME_CACHE_VERSION, "size": size}).encode()
         + rows.to_csv(index=False).encode()
-    ).hexdigest()[:16]
-    folder = Path(cache_root) / digest
-    if not (folder / "done.json").is_file():
+    )
+    for rel in rows["path"]:
+        try:
+            content = path_digest(resolve_clip_path(root, rel))
+        except ManifestError:
+            content = "refused"
+        digest.update(f"{rel}\t{content}\n".encode())
+    folder = Path(cache_root) / digest.hexdigest()[:16]
+    done, problem = read_record(folder / DONE_NAME)
+    if done is None and problem is None and folder.exists():
+        problem = f"{DONE_NAME} is missing"
+    if problem is not None:
+        print(f"frame cache {folder} is damaged ({problem}): rebuilding it", file=sys.stderr)
+    stored = [] if done is None else list(done["sha256"])
+    if done is None:
         tmp = folder.with_name(folder.name + ".tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -73,7 +92,8 @@ def frame_cache(
                 continue
             report.ok()
             np.save(tmp / f"{vid}.npy", resize_clip(frames, size, size))
-        (tmp / "done.json").write_text(json.dumps({"skipped": report.failures}) + "\n")
+            stored.append(f"{vid}.npy")
+        write_record(tmp / DONE_NAME, {"skipped": report.failures}, stored)
         if folder.exists():
             shutil.rmtree(folder)
         tmp.rename(folder)
@@ -82,7 +102,7 @@ def frame_cache(
     return {
         vid: np.load(folder / f"{vid}.npy", mmap_mode="r")
         for vid in rows["video_id"]
-        if (folder / f"{vid}.npy").is_file()
+        if f"{vid}.npy" in stored
     }
 
 

@@ -25,6 +25,7 @@ from vidad.detection.data import (
     person_table,
 )
 from vidad.detection.train import DetectionSetup
+from vidad.video.fingerprint import dataset_fingerprint
 
 
 @dataclass
@@ -110,8 +111,10 @@ def make_datasets(
 
 
 def data_key(data: InteractSplits) -> str:
-    """A short fingerprint of the annotations (run folders must not outlive their data)."""
+    """A short fingerprint of the annotations and of every video's bytes (run folders must not
+    outlive their data, even when it is regenerated under the same file names)."""
     digest = hashlib.sha256(data.manifest.to_csv(index=False).encode())
+    digest.update(dataset_fingerprint(data.root).encode())
     for split in ("train", "val", "test"):
         digest.update(data.actions[split].to_csv(index=False).encode())
         digest.update(data.persons[split].to_csv(index=False).encode())

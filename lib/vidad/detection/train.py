@@ -128,12 +128,18 @@ def build_detector(
 
 
 def map_metrics(outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
-    """Mean over classes of the box-level AP (ground-truth boxes, classes with a positive)."""
+    """Mean over classes of the box-level AP (ground-truth boxes, classes with a positive).
+
+    NaN when no validation box has a positive label (mAP is undefined there): ``fit`` then
+    stops at that epoch and says so, rather than selecting an epoch on a constant.
+    """
     probs, y = torch.sigmoid(outputs.float()).numpy(), targets.numpy()
+    if y.ndim != 2:
+        return {"val_map": float("nan")}
     aps = [
         average_precision_score(y[:, c], probs[:, c]) for c in range(y.shape[1]) if y[:, c].any()
     ]
-    return {"val_map": float(np.mean(aps)) if aps else 0.0}
+    return {"val_map": float(np.mean(aps)) if aps else float("nan")}
 
 
 @dataclass

@@ -24,12 +24,14 @@ import argparse
 import dataclasses
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from vidad.config import ConfigError
 from vidad.experiments.recipe import RECIPE_KEYS, RecipeConfig
 from vidad.paths import Paths
 from vidad.train.pretrained import META_NAME, WEIGHTS_NAME
@@ -198,13 +200,17 @@ def run(config: Config, paths: Paths) -> Result:
     return Result(classes, backbones)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", required=True)
     parser.add_argument("--root", default=".")
     args = parser.parse_args(argv)
-    paths = Paths(args.profile, args.root)
-    config = Config.load(args.profile, params_file=Path(args.root) / "params.yaml")
+    try:  # every value checked before any compute: one line and status 2 when one is wrong
+        paths = Paths(args.profile, args.root)
+        config = Config.load(args.profile, params_file=Path(args.root) / "params.yaml")
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     result = run(config, paths)
     write_metrics(result, paths)
     for name, row in result.metrics()["backbones"].items():
@@ -212,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{name}: val {row['val_accuracy']:.3f}, test {row['test_accuracy']:.3f} "
             f"(epoch {row['best_epoch']}) -> {paths.pretrained_backbone(name)}"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -22,6 +22,9 @@ put it. Cache locations follow the libraries: ``$TORCH_HOME/hub/checkpoints`` (t
 from __future__ import annotations
 
 import os
+import pickle
+import re
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,23 +73,92 @@ def unavailable(what: str, url: str, where: Path) -> PretrainedWeightsUnavailabl
     )
 
 
+def _one_line(error: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def download_failed(
+    what: str, url: str, where: Path, error: BaseException
+) -> PretrainedWeightsUnavailable:
+    """Downloading was allowed and was tried: say that it failed, and why."""
+    return PretrainedWeightsUnavailable(
+        f"{what} weights: downloading {url} failed ({_one_line(error)}). Download it on a "
+        f"machine with internet access and put it at {where}."
+    )
+
+
+def unreadable_reason(path: Path, error: BaseException) -> str:
+    """Why ``torch.load(path, weights_only=True)`` failed, in a few words on one line.
+
+    torch's own messages run to several lines and advise loading with ``weights_only=False``
+    (which runs arbitrary code from the file): never pass them on.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    text = str(error)
+    if size == 0:
+        return "the file is empty"
+    if isinstance(error, EOFError):
+        return f"the file ends early after {size} bytes: it is truncated"
+    if "PytorchStreamReader" in text or "zip archive" in text:
+        return f"the file is truncated or corrupt: its zip archive of {size} bytes is incomplete"
+    if isinstance(error, pickle.UnpicklingError):
+        found = re.search(r"GLOBAL (\S+) was not an allowed global", text)
+        if found:
+            return f"it holds a Python object ({found.group(1)}), not only tensors and numbers"
+        return "not a torch checkpoint: its bytes are not a pickle of tensors and numbers"
+    if "weights_only" in text:
+        return "torch cannot read it as a checkpoint of tensors and numbers"
+    return _one_line(error)
+
+
+def load_tensor_file(path: Path) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, without torch's warning about a
+    foreign pickle protocol (a file it cannot read raises, and the caller says why)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def corrupt_file(what: str, url: str, path: Path, reason: str) -> PretrainedWeightsUnavailable:
+    """A cached weights file that exists but cannot be used."""
+    how = "" if download_allowed() else f" (or set {ALLOW_DOWNLOAD_ENV}=1 to let vidad do it)"
+    return PretrainedWeightsUnavailable(
+        f"{what} weights at {path} are unreadable ({reason}); "
+        f"delete it and download {url} again{how}."
+    )
+
+
+def hub_path(url: str) -> Path:
+    """Where the torch hub cache keeps ``url``'s file."""
+    return torch_hub_checkpoint_dir() / os.path.basename(url)
+
+
 def fetch_torch_hub_checkpoint(url: str, what: str) -> dict[str, torch.Tensor]:
     """Load ``url``'s file from the torch hub cache, downloading only if allowed."""
-    path = torch_hub_checkpoint_dir() / os.path.basename(url)
+    path = hub_path(url)
     if not path.is_file():
         if not download_allowed():
             raise unavailable(what, url, path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        try:  # torch hub writes a temporary file and renames it: no half file is left
             torch.hub.download_url_to_file(url, str(path))
         except Exception as error:  # network errors come in many types
-            raise unavailable(what, url, path) from error
-    return torch.load(path, map_location="cpu", weights_only=True)
+            raise download_failed(what, url, path, error) from error
+    try:
+        return load_tensor_file(path)
+    except Exception as error:  # noqa: BLE001 - any failure to unpickle means the file is bad
+        raise corrupt_file(what, url, path, unreadable_reason(path, error)) from error
 
 
 def load_matching(module: nn.Module, state_dict: Mapping[str, torch.Tensor], head: str) -> None:
     """Strict load, but the classifier ``head.*`` is skipped if its shape differs (new labels)."""
     own = module.state_dict()
+    if f"{head}.weight" not in state_dict:
+        raise RuntimeError(f"checkpoint has no {head}.weight")
     if state_dict[f"{head}.weight"].shape != own[f"{head}.weight"].shape:
         state_dict = {k: v for k, v in state_dict.items() if not k.startswith(f"{head}.")}
         missing = set(module.load_state_dict(state_dict, strict=False).missing_keys)
@@ -143,8 +215,16 @@ class TorchHubFile(WeightsSource):
             raise unavailable(self.describe(model_name), self.url, path)
 
     def load(self, model: nn.Module, model_name: str) -> None:
-        checkpoint = fetch_torch_hub_checkpoint(self.url, self.describe(model_name))
-        load_matching(getattr(model, self.attr), self.state_dict(checkpoint), self.head)
+        what = self.describe(model_name)
+        checkpoint = fetch_torch_hub_checkpoint(self.url, what)
+        try:
+            load_matching(getattr(model, self.attr), self.state_dict(checkpoint), self.head)
+        except (AttributeError, KeyError, RuntimeError, TypeError) as error:
+            path = hub_path(self.url)
+            raise PretrainedWeightsUnavailable(
+                f"{path} does not hold the weights of {what} ({_one_line(error)}); "
+                f"delete it and download {self.url} again."
+            ) from error
 
 
 @dataclass(frozen=True)
@@ -211,10 +291,14 @@ class HuggingFaceWeights(WeightsSource):
     def load(self, model: nn.Module, model_name: str) -> None:
         local_only = not download_allowed()
         self.check_available(model_name)
+        what = self.describe(model_name)
         try:
             hf = self.model_class.from_pretrained(
                 self.repo, cache_dir=str(hf_hub_cache_dir()), local_files_only=local_only
             )
-        except OSError as error:
-            raise unavailable(self.describe(model_name), self.url, self.repo_dir()) from error
+        except Exception as error:  # noqa: BLE001 - network and file errors come in many types
+            if not local_only:
+                raise download_failed(what, self.url, self.repo_dir(), error) from error
+            # check_available found the repository folder: what it holds is incomplete or bad
+            raise corrupt_file(what, self.url, self.repo_dir(), _one_line(error)) from error
         load_matching(getattr(model, self.attr), hf.state_dict(), self.head)

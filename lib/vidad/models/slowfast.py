@@ -8,15 +8,21 @@ fixed-size AvgPool3d: no parameters change, and any clip size then works.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
-from pytorchvideo.models.head import create_res_basic_head
-from pytorchvideo.models.resnet import create_bottleneck_block, create_resnet
-from pytorchvideo.models.slowfast import create_slowfast
-from pytorchvideo.models.stem import create_res_basic_stem
 from torch import nn
+
+# pytorchvideo decorates functions with the deprecated torch.jit.script when it is imported: a
+# FutureWarning that says nothing to our users would start every command line's output.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
+    from pytorchvideo.models.head import create_res_basic_head
+    from pytorchvideo.models.resnet import create_bottleneck_block, create_resnet
+    from pytorchvideo.models.slowfast import create_slowfast
+    from pytorchvideo.models.stem import create_res_basic_stem
 
 from vidad.models.base import InputSpec, VideoModel
 from vidad.models.pretrained import PytorchvideoWeights

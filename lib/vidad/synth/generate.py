@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vidad.config import SectionConfig
 from vidad.data.protocol import UCF_SPORTS_CLIP_COUNTS, assign_splits
 from vidad.progress import map_with_progress
 from vidad.synth.actions import ACTION_CLASSES, REVERSED_OF, action_motion
@@ -30,13 +31,17 @@ CLIPS_PER_ACTOR = 2  # an actor appears in this many clips of a class (split is 
 
 
 @dataclass(frozen=True)
-class SynthConfig:
+class SynthConfig(SectionConfig):
     """Size and randomness of a synthetic dataset.
 
     ``clips_per_class`` applies to synth-actions; synth-sports uses the real UCF Sports counts
     times ``clips_scale`` (at least 3 per class). ``duration_jitter`` varies synth-sports clip
     lengths by up to +-that fraction of ``num_frames``, like the real clips of varying length.
+    Every value is type-checked when built (:class:`vidad.config.SectionConfig`), then its
+    range is checked.
     """
+
+    SECTION = "synth"
 
     clips_per_class: int = 40
     clips_scale: float = 1.0
@@ -48,25 +53,25 @@ class SynthConfig:
     seed: int = 0
     workers: int = 1
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         problems = []
-        if not isinstance(self.clips_per_class, int) or self.clips_per_class < 1:
+        if self.clips_per_class < 1:
             problems.append(f"clips_per_class must be an int >= 1 (got {self.clips_per_class})")
         if not self.clips_scale > 0:
             problems.append(f"clips_scale must be > 0 (got {self.clips_scale})")
         for name in ("height", "width"):
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 16 or v % 2:
+            if v < 16 or v % 2:
                 problems.append(f"{name} must be an even int >= 16 (got {v})")
-        if not isinstance(self.num_frames, int) or self.num_frames < 2:
+        if self.num_frames < 2:
             problems.append(f"num_frames must be an int >= 2 (got {self.num_frames})")
         if not (self.fps > 0 and math.isfinite(self.fps)):
             problems.append(f"fps must be a positive number (got {self.fps})")
         if not 0.0 <= self.duration_jitter < 1.0:
             problems.append(f"duration_jitter must be in [0, 1) (got {self.duration_jitter})")
-        if not isinstance(self.seed, int) or self.seed < 0:
+        if self.seed < 0:
             problems.append(f"seed must be an int >= 0 (got {self.seed})")
-        if not isinstance(self.workers, int) or self.workers < 1:
+        if self.workers < 1:
             problems.append(f"workers must be an int >= 1 (got {self.workers})")
         if problems:
             raise ValueError("invalid SynthConfig: " + "; ".join(problems))

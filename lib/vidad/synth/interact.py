@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vidad.config import SectionConfig
 from vidad.progress import map_with_progress
 from vidad.synth.actions import Ctx, _gait, _travel
 from vidad.synth.render import Shot, figure_props, make_background, render_shot, sample_look
@@ -63,8 +64,10 @@ _SALT = 0x1A7E  # separates this dataset's seeds from the other generators'
 
 
 @dataclass(frozen=True)
-class InteractConfig:
-    """Size and randomness of synth-interact (validated on construction)."""
+class InteractConfig(SectionConfig):
+    """Size and randomness of synth-interact (type- and range-checked on construction)."""
+
+    SECTION = "synth_interact"
 
     scale: float = 0.05  # interaction instances per class = source count x scale (>= 2)
     train_sequences: int = 8
@@ -79,7 +82,7 @@ class InteractConfig:
     seed: int = 0
     workers: int = 1
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         problems = []
         if not self.scale > 0:
             problems.append(f"scale must be > 0 (got {self.scale})")
@@ -91,8 +94,12 @@ class InteractConfig:
                 problems.append(f"{name} must be an even int >= 32 (got {v})")
         if self.num_frames < 8 or not self.fps > 0:
             problems.append("num_frames must be >= 8 and fps > 0")
-        if self.num_frames / self.fps < 2 * self.keyframe_every:
+        if not 0 < self.keyframe_every < math.inf:
+            problems.append(f"keyframe_every must be a positive number (got {self.keyframe_every})")
+        elif self.fps > 0 and self.num_frames / self.fps < 2 * self.keyframe_every:
             problems.append("videos must last at least two keyframe intervals")
+        if self.seed < 0:
+            problems.append(f"seed must be >= 0 (got {self.seed})")
         if not 0 <= self.overlap_prob <= 1 or self.max_bystanders < 0 or self.workers < 1:
             problems.append("overlap_prob in [0, 1], max_bystanders >= 0, workers >= 1")
         if problems:
@@ -462,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     return synth_stage_main(
         "synth_interact",
         "synth-interact",
-        lambda values: InteractConfig(**values),
+        InteractConfig.from_params,
         generate_interact,
         argv,
         main.__doc__.splitlines()[0],

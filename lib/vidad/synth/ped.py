@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from vidad.config import SectionConfig
 from vidad.progress import map_with_progress
 from vidad.synth.actions import Ctx, _gait
 from vidad.synth.render import (
@@ -59,8 +60,14 @@ _SALT = 0x9ED2
 
 
 @dataclass(frozen=True)
-class PedConfig:
-    """Size and randomness of synth-ped (UCSD Ped2 has 16 train and 12 test videos)."""
+class PedConfig(SectionConfig):
+    """Size and randomness of synth-ped (UCSD Ped2 has 16 train and 12 test videos).
+
+    Every value is type-checked when built (:class:`vidad.config.SectionConfig`); a list of
+    ``anomaly_kinds`` (as YAML writes it) is held as a tuple.
+    """
+
+    SECTION = "synth_ped"
 
     num_train: int = 16
     num_test: int = 12
@@ -73,6 +80,11 @@ class PedConfig:
     anomaly_kinds: tuple[str, ...] = field(default=ANOMALY_KINDS)
 
     def __post_init__(self) -> None:
+        if isinstance(self.anomaly_kinds, list):
+            object.__setattr__(self, "anomaly_kinds", tuple(self.anomaly_kinds))
+        super().__post_init__()
+
+    def validate(self) -> None:
         problems = []
         if self.num_train < 1 or self.num_test < 1:
             problems.append("num_train and num_test must be >= 1")
@@ -85,6 +97,8 @@ class PedConfig:
             problems.append(f"anomaly_kinds must be a non-empty subset of {ANOMALY_KINDS}")
         if not self.fps > 0 or self.workers < 1:
             problems.append("fps must be > 0 and workers >= 1")
+        if self.seed < 0:
+            problems.append(f"seed must be >= 0 (got {self.seed})")
         if problems:
             raise ValueError("invalid PedConfig: " + "; ".join(problems))
 
@@ -316,12 +330,6 @@ def generate_synth_ped(root: str | Path, config: PedConfig) -> pd.DataFrame:
     return table
 
 
-def _settings(values: dict) -> PedConfig:
-    if "anomaly_kinds" in values:
-        values = {**values, "anomaly_kinds": tuple(values["anomaly_kinds"])}
-    return PedConfig(**values)
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m vidad.synth.ped --profile cpu``: the DVC stage ``synth_ped``.
 
@@ -331,7 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     from vidad.synth.stage import synth_stage_main
 
     return synth_stage_main(
-        "synth_ped", "synth-ped", _settings, generate_synth_ped, argv, main.__doc__.splitlines()[0]
+        "synth_ped",
+        "synth-ped",
+        PedConfig.from_params,
+        generate_synth_ped,
+        argv,
+        main.__doc__.splitlines()[0],
     )
 
 

@@ -12,27 +12,38 @@ from vidad.config import ConfigError, load_params, stage_params
 from vidad.synth.generate import SynthConfig
 
 SYNTH_DATASETS: dict[str, str] = {"actions": "synth-actions", "sports": "synth-sports"}
+#: Set once, at ``synth.<profile>``, for every dataset.
+SHARED_KEYS: tuple[str, ...] = ("seed", "workers")
 
 
-def synth_configs(profile: str, params_file: Path = Path("params.yaml")) -> dict[str, object]:
-    """Validated :class:`vidad.synth.SynthConfig` per dataset name, built before any compute."""
+def synth_configs(profile: str, params_file: Path = Path("params.yaml")) -> dict[str, SynthConfig]:
+    """Validated :class:`vidad.synth.SynthConfig` per dataset name, built before any compute.
+
+    ``seed`` and ``workers`` are set once for every dataset; each dataset's block sets the rest.
+    Every value is type-checked: one :class:`ConfigError` names the key, the value and the type.
+    """
+    where = f"params.yaml synth.{profile}"
     values = stage_params(load_params(params_file), "synth", profile)
-    shared = {k: values.pop(k) for k in ("seed", "workers") if k in values}
-    configs: dict[str, object] = {}
+    shared = {k: values.pop(k) for k in SHARED_KEYS if k in values}
+    SynthConfig.from_params(shared, where)  # the shared values' types, named where they are set
+    configs: dict[str, SynthConfig] = {}
     for key, dataset in SYNTH_DATASETS.items():
         if key not in values:
-            raise ConfigError(f"params.yaml synth.{profile} lacks the {key!r} block")
-        block = dict(values.pop(key))
+            raise ConfigError(f"{where} lacks the {key!r} block")
+        block = values.pop(key)
+        if not isinstance(block, dict):
+            raise ConfigError(f"{where}.{key} must be a mapping of key -> value, got {block!r}")
+        twice = sorted(set(block) & set(SHARED_KEYS), key=str)
+        if twice:
+            raise ConfigError(
+                f"{where}.{key} sets {twice}, which synth.{profile} sets for every dataset"
+            )
+        block = dict(block)
         if key == "actions":
             block.setdefault("clips_scale", 1.0)
         else:
             block.setdefault("clips_per_class", 1)
-        try:
-            configs[dataset] = SynthConfig(**block, **shared)
-        except TypeError as err:
-            raise ConfigError(f"params.yaml synth.{profile}.{key}: {err}") from err
-        except ValueError as err:
-            raise ConfigError(f"params.yaml synth.{profile}.{key}: {err}") from err
+        configs[dataset] = SynthConfig.from_params({**block, **shared}, f"{where}.{key}")
     if values:
-        raise ConfigError(f"params.yaml synth.{profile} has unknown keys {sorted(values)}")
+        raise ConfigError(f"{where} has unknown keys {sorted(values, key=str)}")
     return configs

@@ -38,20 +38,26 @@ def regenerate(
 def synth_stage_main(
     section: str,
     dataset: str,
-    settings: Callable[[dict[str, Any]], Settings],
+    settings: Callable[[dict[str, Any], str], Settings],
     render: Callable[[Path, Settings], Sized],
     argv: list[str] | None = None,
     description: str | None = None,
 ) -> int:
-    """Parse ``--profile`` / ``--params``, validate the section, regenerate ``dataset``."""
+    """Parse ``--profile`` / ``--params``, validate the section, regenerate ``dataset``.
+
+    ``settings(values, where)`` builds the typed settings (a
+    :meth:`vidad.config.SectionConfig.from_params`) and raises one :class:`ConfigError` that
+    names the key, its value and the expected type (``where`` is how to name the section).
+    """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--profile", required=True)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
     try:
-        config = settings(stage_params(load_params(args.params), section, args.profile))
-    except (ConfigError, TypeError, ValueError) as err:
-        print(f"error: params.yaml {section}.{args.profile}: {err}", file=sys.stderr)
+        values = stage_params(load_params(args.params), section, args.profile)
+        config = settings(values, f"params.yaml {section}.{args.profile}")
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     regenerate(dataset, Paths(args.profile).synth(dataset), lambda root: render(root, config))
     return 0

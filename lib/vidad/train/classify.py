@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,10 @@ def run_directory(
 
     ``fit`` resumes from ``latest.pt`` when it exists; keying the folder by the settings *and*
     the library code keeps a changed parameter or model from resuming a stale checkpoint.
+    ``settings`` must include the identity of the *data* (a content key such as
+    :attr:`vidad.video.cache.CachedClipDataset.data_key`, an embedding set's key or
+    :func:`vidad.video.fingerprint.dataset_fingerprint`): data regenerated under the same file
+    names must not resume a run trained on the old data, while the same data still resumes.
     """
     key = {"settings": settings, "code": code_fingerprint(model)}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
@@ -131,8 +136,16 @@ def train_classifier(
     config: TrainConfig,
     runs_root: str | Path,
     settings: dict[str, Any],
+    generators: Mapping[str, torch.Generator] | None = None,
 ) -> ClassifierRun:
-    """Train ``model`` on ``train``, select on ``val`` accuracy, report ``test`` accuracy."""
+    """Train ``model`` on ``train``, select on ``val`` accuracy, report ``test`` accuracy.
+
+    ``generators``: those of ``train``'s random transforms (e.g. ``{"crop": g}``), saved in
+    every checkpoint so that an interrupted run resumes exactly (see :func:`fit`). A NaN
+    validation accuracy (an empty validation set, every clip failed to decode) stops the run
+    at that epoch with :class:`~vidad.train.loop.NaNMonitorError`; a returned run always has
+    its ``best.pt``.
+    """
     run_dir = run_directory(runs_root, name, {**settings, "train": config.to_dict()}, model)
     result: TrainResult = fit(
         model,
@@ -144,6 +157,7 @@ def train_classifier(
         metrics_fn=accuracy_metrics,
         monitor="val_accuracy",
         mode="max",
+        generators=generators,
     )
     device = next(model.parameters()).device
     model.load_state_dict(load_checkpoint(result.best_path, map_location=device)["model"])

@@ -1,9 +1,14 @@
 """``fit``: the one training loop every chapter uses (classifiers, autoencoders, fine-tuning).
 
 It owns what is easy to get subtly wrong per chapter: exact resume (model, optimizer,
-scheduler, RNG and loader-generator state in ``latest.pt``), best-model tracking, the v2
+scheduler, global RNG states and every generator that shapes a batch - the loaders' and, through
+``generators=``, e.g. a random-crop transform's - in ``latest.pt``), best-model tracking, the v2
 "unfreeze the last N backbone tensors at epoch k" event, bf16 autocast and channels_last_3d on
 CUDA, skipped ``None`` batches, DDP under torchrun, and dvclive logging.
+
+It fails early and in one line where a run could only end badly: a monitored value that is NaN
+(:class:`NaNMonitorError`, at that epoch, not when a caller finds no ``best.pt`` at the end), a
+damaged ``latest.pt`` (:class:`~vidad.train.checkpoint.CheckpointError`, with the way out).
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +28,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 
 from vidad.progress import progress_bar
-from vidad.train.checkpoint import BEST, LATEST, load_checkpoint, save_checkpoint
+from vidad.train.checkpoint import (
+    BEST,
+    LATEST,
+    CheckpointError,
+    load_checkpoint,
+    remove_stale_temps,
+    save_checkpoint,
+)
 from vidad.train.config import TrainConfig
 from vidad.train.distributed import all_reduce_sum, barrier, dist_info
 from vidad.train.freeze import set_trainable, trainable_names, unfreeze_last
@@ -30,6 +43,25 @@ from vidad.train.seeding import get_rng_state, seed_everything, set_rng_state
 
 LossFn = Callable[[Any, Any], torch.Tensor]
 MetricsFn = Callable[[Any, Any], dict[str, float]]
+
+#: What :func:`fit` reads back from ``latest.pt`` to resume (``best.pt`` holds the same).
+RESUME_KEYS: tuple[str, ...] = (
+    "model",
+    "optimizer",
+    "scheduler",
+    "epoch",
+    "best_metric",
+    "best_epoch",
+    "history",
+    "skipped_batches",
+    "unfrozen",
+    "trainable",
+    "rng",
+)
+
+
+class NaNMonitorError(RuntimeError):
+    """The monitored value is NaN at some epoch: no epoch could be selected on it."""
 
 
 @dataclass
@@ -175,7 +207,70 @@ def _improved(value: float, best: float | None, mode: str) -> bool:
 
 
 def _loader_generator(loader: Iterable | None) -> torch.Generator | None:
-    return getattr(loader, "generator", None) if loader is not None else None
+    gen = getattr(loader, "generator", None) if loader is not None else None
+    return gen if isinstance(gen, torch.Generator) else None
+
+
+def _batch_generators(
+    train_loader: Iterable, val_loader: Iterable | None, extra: Mapping[str, torch.Generator]
+) -> dict[str, torch.Generator]:
+    """Every generator that shapes a batch, by the name its state is saved under.
+
+    The loaders' own (``loader.train``, ``loader.val``: they seed each epoch's iterator) and
+    the caller's ``extra`` ones (e.g. ``crop``: the random scale + crop of the training clips).
+    """
+    found: dict[str, torch.Generator] = {}
+    for split, loader in (("train", train_loader), ("val", val_loader)):
+        gen = _loader_generator(loader)
+        if gen is not None:
+            found[f"loader.{split}"] = gen
+    for name, gen in extra.items():
+        if not isinstance(gen, torch.Generator):
+            kind = type(gen).__name__
+            raise TypeError(f"generators[{name!r}] is a {kind}, not a torch.Generator")
+        if name in found:
+            raise ValueError(f"generators[{name!r}]: the name is taken by a loader's generator")
+        found[name] = gen
+    return found
+
+
+def _generator_states(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Saved generator states by name (also from checkpoints that predate ``generators``)."""
+    if "generators" in ckpt:
+        return {k: v for k, v in ckpt["generators"].items() if v is not None}
+    legacy = ckpt.get("loader_generators", {})
+    return {f"loader.{k}": v for k, v in legacy.items() if v is not None}
+
+
+def _resume_advice(latest_path: Path, best_path: Path) -> str:
+    """The way out of a ``latest.pt`` that cannot be resumed from (one sentence)."""
+    folder = str(latest_path.parent)
+    advice = f"delete the run folder {folder!r} to train this run afresh"
+    try:
+        best = load_checkpoint(best_path, keys=RESUME_KEYS)
+    except (CheckpointError, FileNotFoundError):
+        return advice
+    return (
+        f"{advice}, or copy best.pt over latest.pt there to resume exactly from epoch "
+        f"{best['epoch']} (best.pt holds the full training state of that epoch)"
+    )
+
+
+def _nan_cause(
+    monitor: str, record: dict[str, float], train_batches: int, val_batches: int | None
+) -> str:
+    """The likely reason a monitored value is NaN, and what to do (for one error line)."""
+    from_val = monitor != "train_loss"
+    if from_val and val_batches == 0:
+        return (
+            "no validation batch was evaluated: the validation set is empty or every one of its "
+            "clips failed to decode (see the dataset's decode report)"
+        )
+    if train_batches == 0:
+        return "every training batch was skipped (None): every training clip failed to decode?"
+    if math.isnan(record["train_loss"]) or math.isnan(record.get("val_loss", 0.0)):
+        return "the loss is NaN: training diverged or the inputs hold NaN (lower lr, set grad_clip)"
+    return f"metrics_fn returned NaN for {monitor!r} (undefined on these validation clips?)"
 
 
 def _set_epoch(loader: Iterable | None, epoch: int) -> None:
@@ -198,6 +293,7 @@ def fit(
     live: bool = True,
     device: torch.device | str | None = None,
     batch_to_inputs: Callable[[Any], tuple[Any, Any]] = default_batch_to_inputs,
+    generators: Mapping[str, torch.Generator] | None = None,
 ) -> TrainResult:
     """Train ``model`` for ``config.epochs`` epochs, resuming from ``out_dir/latest.pt``.
 
@@ -207,9 +303,20 @@ def fit(
     ``monitor`` (``"val_loss"``, ``"train_loss"`` or a metric name) decides ``best.pt`` in
     ``mode`` ``"min"`` or ``"max"``. Batches that are ``None`` (every clip failed to decode) are
     skipped and counted. A resumed run's weights and losses equal an uninterrupted run's when
-    the loaders' order depends only on the seed and epoch (see :func:`make_loader`).
+    the loaders' order depends only on the seed and epoch (see :func:`make_loader`) and every
+    other generator that shapes a batch is passed in ``generators`` (by name, e.g.
+    ``{"crop": g}`` for the generator of the training clips' random crops): their states are
+    saved in ``latest.pt`` with the loaders' and the global RNGs', and restored on resume.
+    Random transforms must run in the main process (``num_workers=0``, as the book's loaders
+    do) for their generator's state to be the one saved.
     Under DDP a ``None`` batch on one rank only would stall the others; exact-resume is
     guaranteed for a single process.
+
+    A NaN monitored value stops the run at that epoch with :class:`NaNMonitorError` (its likely
+    cause in the message) before it is checkpointed, so a returned run always has a
+    ``best.pt``. A ``latest.pt`` that cannot be resumed from raises
+    :class:`~vidad.train.checkpoint.CheckpointError` saying how to start afresh or resume from
+    ``best.pt``; nothing is deleted automatically.
     """
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -223,6 +330,7 @@ def fit(
     latest_path, best_path = out_dir / LATEST, out_dir / BEST
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(out_dir)  # of checkpoint writes a killed process never finished
 
     seed_everything(config.seed)
     channels_last = prepare_for_device(model, device, config.channels_last_3d)
@@ -236,24 +344,50 @@ def fit(
     skipped = 0
     start_epoch = 1
     unfrozen = False
-    train_gen, val_gen = _loader_generator(train_loader), _loader_generator(val_loader)
+    batch_gens = _batch_generators(train_loader, val_loader, generators or {})
     if resume and latest_path.is_file():
-        ckpt = load_checkpoint(latest_path, map_location="cpu")
-        model.load_state_dict(ckpt["model"])
-        set_trainable(model, ckpt["trainable"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        set_rng_state(ckpt["rng"])
-        gens = ckpt.get("loader_generators", {})
-        if train_gen is not None and gens.get("train") is not None:
-            train_gen.set_state(gens["train"])
-        if val_gen is not None and gens.get("val") is not None:
-            val_gen.set_state(gens["val"])
-        history = list(ckpt["history"])
-        best_metric, best_epoch = ckpt["best_metric"], ckpt["best_epoch"]
-        skipped = int(ckpt["skipped_batches"])
-        unfrozen = bool(ckpt["unfrozen"])
-        start_epoch = int(ckpt["epoch"]) + 1
+        try:
+            ckpt = load_checkpoint(latest_path, map_location="cpu", keys=RESUME_KEYS)
+        except CheckpointError as err:
+            raise CheckpointError(
+                f"cannot resume: {err}; {_resume_advice(latest_path, best_path)}"
+            ) from None
+        try:
+            model.load_state_dict(ckpt["model"])
+            set_trainable(model, ckpt["trainable"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            set_rng_state(ckpt["rng"])
+            saved = _generator_states(ckpt)
+            for name, gen in batch_gens.items():
+                if name in saved:
+                    gen.set_state(saved[name])
+            history = list(ckpt["history"])
+            best_metric, best_epoch = ckpt["best_metric"], ckpt["best_epoch"]
+            skipped = int(ckpt["skipped_batches"])
+            unfrozen = bool(ckpt["unfrozen"])
+            start_epoch = int(ckpt["epoch"]) + 1
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(
+                f"cannot resume from {str(latest_path)!r}: it does not match this run "
+                f"({first}); {_resume_advice(latest_path, best_path)}"
+            ) from None
+        lost, unused = sorted(set(batch_gens) - set(saved)), sorted(set(saved) - set(batch_gens))
+        if lost and start_epoch <= config.epochs:
+            warnings.warn(
+                f"{str(latest_path)!r} holds no state for generator(s) {', '.join(lost)} "
+                "(written by an older vidad): the resumed epochs will not repeat an "
+                "uninterrupted run exactly; delete the run folder to retrain it exactly",
+                stacklevel=2,
+            )
+        if unused and start_epoch <= config.epochs:
+            warnings.warn(
+                f"{str(latest_path)!r} holds the state of generator(s) {', '.join(unused)} "
+                "that this call does not pass: pass them as fit(generators=...) for the resumed "
+                "epochs to repeat an uninterrupted run exactly",
+                stacklevel=2,
+            )
 
     def wrap(m: nn.Module) -> nn.Module:
         if info.world_size == 1:
@@ -314,25 +448,33 @@ def fit(
                 "lr": lr,
                 "train_loss": total / count if count else math.nan,
             }
+            val_batches = None
             if val_loader is not None:
-                record.update(
-                    _evaluate(
-                        net,
-                        val_loader,
-                        loss_fn,
-                        metrics_fn,
-                        device,
-                        channels_last,
-                        autocast,
-                        batch_to_inputs,
-                    )
+                values, val_batches = _evaluate(
+                    net,
+                    val_loader,
+                    loss_fn,
+                    metrics_fn,
+                    device,
+                    channels_last,
+                    autocast,
+                    batch_to_inputs,
                 )
+                record.update(values)
             scheduler.step()
             record["skipped_batches"] = skipped
             history.append(record)
 
+            if val_batches == 0 and monitor != "train_loss":  # metrics_fn had nothing to see
+                record.setdefault(monitor, math.nan)
             if monitor not in record:
                 raise ValueError(f"monitor {monitor!r} not among the logged values {list(record)}")
+            if math.isnan(float(record[monitor])):  # before the checkpoint: a resume re-checks
+                cause = _nan_cause(monitor, record, int(count), val_batches)
+                raise NaNMonitorError(
+                    f"{monitor} is NaN at epoch {epoch} of the run in {str(out_dir)!r}, so no "
+                    f"epoch can be selected on it; stopped here: {cause}"
+                )
             improved = _improved(float(record[monitor]), best_metric, mode)
             if improved:
                 best_metric, best_epoch = float(record[monitor]), epoch
@@ -351,10 +493,7 @@ def fit(
                     "unfrozen": unfrozen,
                     "trainable": trainable_names(model),
                     "rng": get_rng_state(),
-                    "loader_generators": {
-                        "train": train_gen.get_state() if train_gen is not None else None,
-                        "val": val_gen.get_state() if val_gen is not None else None,
-                    },
+                    "generators": {name: gen.get_state() for name, gen in batch_gens.items()},
                     "config": config.to_dict(),
                 }
                 # best first: a crash between the two writes then just repeats this epoch
@@ -372,6 +511,16 @@ def fit(
         if logger is not None:
             logger.end()
 
+    if info.is_main and not best_path.is_file():  # e.g. a finished run of an older vidad
+        why = (
+            f"{monitor} was never a number"
+            if best_epoch is None
+            else f"best.pt of epoch {best_epoch} was removed"
+        )
+        raise CheckpointError(
+            f"the run in {str(out_dir)!r} has no best.pt ({why}); delete the folder to train "
+            "it again"
+        )
     return TrainResult(
         history=history,
         best_metric=best_metric,
@@ -394,8 +543,9 @@ def _evaluate(
     channels_last: bool,
     autocast: Callable[[], Any],
     batch_to_inputs: Callable[[Any], tuple[Any, Any]],
-) -> dict[str, float]:
-    """Validation loss (mean over batches and ranks) and, with ``metrics_fn``, extra metrics."""
+) -> tuple[dict[str, float], int]:
+    """Validation loss (mean over batches and ranks) and, with ``metrics_fn``, extra metrics;
+    with the number of batches evaluated (over all ranks)."""
     net.eval()
     loss_sum, n_batches = 0.0, 0
     outputs, targets = [], []
@@ -415,12 +565,12 @@ def _evaluate(
             targets.append(to_device(y, torch.device("cpu")))
     total, count = all_reduce_sum([loss_sum, float(n_batches)], device)
     result = {"val_loss": total / count if count else math.nan}
-    if metrics_fn is not None:
+    if metrics_fn is not None and count:  # no outputs at all: nothing to compute metrics on
         outputs, targets = _gather(outputs), _gather(targets)
         out_cat = torch.cat(outputs).float() if outputs else torch.empty(0)
         tgt_cat = torch.cat(targets) if targets else torch.empty(0)
         result.update({k: float(v) for k, v in metrics_fn(out_cat, tgt_cat).items()})
-    return result
+    return result, int(count)
 
 
 def _gather(items: list[Any]) -> list[Any]:

@@ -30,7 +30,7 @@ from vidad.models import count_macs, count_params, create_model
 from vidad.models.base import InputSpec, VideoModel
 from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
-from vidad.train import TrainConfig
+from vidad.train import TrainConfig, make_generator
 from vidad.train.classify import ClassifierRun, evaluate_accuracy, train_classifier
 from vidad.video.cache import CachedClipDataset, ClipCacheSpec
 from vidad.video.manifest import read_manifest
@@ -132,14 +132,32 @@ def clip_transform(
     )
 
 
+def crop_generator(setup: RecognitionSetup) -> torch.Generator:
+    """The generator of the training clips' random scale + crop, seeded from the setup.
+
+    Its state shapes every training batch, so a resumable run hands it to ``fit`` (as
+    ``generators={"crop": g}``) to have it saved in each checkpoint.
+    """
+    return make_generator(setup.seed)
+
+
 def splits_for(
-    spec: InputSpec, setup: RecognitionSetup, paths: Paths, classes: Sequence[str]
+    spec: InputSpec,
+    setup: RecognitionSetup,
+    paths: Paths,
+    classes: Sequence[str],
+    generator: torch.Generator | None = None,
 ) -> tuple[CachedClipDataset, CachedClipDataset, CachedClipDataset]:
-    """train / val / test datasets read from one clip cache shared by every chapter."""
+    """train / val / test datasets read from one clip cache shared by every chapter.
+
+    ``generator`` drives the training transform's random crops (default: a new
+    :func:`crop_generator`); pass it to ``fit`` too for an exact resume.
+    """
     data_root = paths.synth("synth-actions")
     cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
     cache_root = paths.cache / "synth-actions"
-    generator = torch.Generator().manual_seed(setup.seed)
+    if generator is None:
+        generator = crop_generator(setup)
     return tuple(  # type: ignore[return-value]
         CachedClipDataset(
             data_root,
@@ -234,7 +252,8 @@ def run_variant(
     spec = model.input_spec
     params = count_params(model)
     gmacs = count_macs(model, spec.example(1)) / 1e9
-    train, val, test = splits_for(spec, setup, paths, classes)
+    crop = crop_generator(setup)
+    train, val, test = splits_for(spec, setup, paths, classes, crop)
     run = train_classifier(
         variant.label,
         model,
@@ -248,7 +267,9 @@ def run_variant(
             "options": variant.options,
             "setup": asdict(setup),
             "classes": list(classes),
+            "data": [split.data_key for split in (train, val, test)],  # the clips' content
         },
+        generators={"crop": crop},
     )
     return VariantResult(variant, params, gmacs, run, tuple(classes), model)
 

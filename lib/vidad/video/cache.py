@@ -4,8 +4,14 @@ Training for 30 epochs with :class:`~vidad.video.dataset.ClipDataset` decodes ev
 times; the seeds did exactly that. The clips a model sees are always the same ``num_frames``
 uniformly spaced frames (random crops and scales come *after* decoding), so they can be decoded
 once, resized once, and stored as one ``(N, T, H, W, 3)`` uint8 array that later epochs (and
-later chapters) memory-map. The cache is keyed by the manifest rows, ``num_frames`` and the
-stored size, so a changed dataset or setting never reads stale clips.
+later chapters) memory-map.
+
+The cache is keyed by the *content* it is built from: every row's path, label and split, the
+SHA-256 of every listed file's bytes (:mod:`vidad.video.fingerprint`), ``num_frames`` and the
+stored size. A dataset regenerated under the same file names (another ``fps``, say) therefore
+gets a new cache instead of the old clips. ``meta.json`` records the checksum of every file
+of the cache; a cache whose files no longer match (a flipped byte, a truncated array) is
+rebuilt, never read.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,9 +33,10 @@ from torch.utils.data import Dataset
 
 from vidad.progress import progress_bar
 from vidad.video.decode import DecodeReport, VideoDecodeError, read_clip
+from vidad.video.fingerprint import path_digest, read_record, write_record
 from vidad.video.manifest import MANIFEST_NAME, read_manifest, select_split
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 ARRAY_NAME = "clips.npy"
 INDEX_NAME = "index.csv"
 META_NAME = "meta.json"
@@ -58,13 +66,38 @@ def resize_clip(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     return small.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def cache_key(table: pd.DataFrame, spec: ClipCacheSpec) -> str:
-    """Hash of the rows (path, label, split) and the spec: any change gives a new cache."""
+def data_key(table: pd.DataFrame) -> str:
+    """Hash of the rows (path, label, split) and of the bytes of every file they list.
+
+    The identity of the data a cache, an embedding set or a training run was built from: it
+    changes when a file is rewritten under the same name, and not when the dataset moves.
+    """
+    digest = hashlib.sha256()
+    rows = zip(table["path"], table["label"], table["split"], table["abspath"], strict=True)
+    for path, label, split, full in rows:
+        digest.update(f"{path}\t{label}\t{split}\t{path_digest(full)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_key(table: pd.DataFrame, spec: ClipCacheSpec, data: str | None = None) -> str:
+    """Hash of :func:`data_key` (or ``data``, when already computed) and the spec."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"version": CACHE_VERSION, **asdict(spec)}).encode())
-    for path, label, split in zip(table["path"], table["label"], table["split"], strict=True):
-        digest.update(f"{path}\t{label}\t{split}\n".encode())
+    digest.update((data_key(table) if data is None else data).encode())
     return digest.hexdigest()[:16]
+
+
+def _intact_meta(folder: Path) -> dict[str, Any] | None:
+    """The cache's ``meta.json`` when it and the files it lists are intact, else ``None``.
+
+    A damaged cache says so in one line (and is then rebuilt by the caller).
+    """
+    meta, problem = read_record(folder / META_NAME)
+    if meta is None and problem is None and folder.exists():
+        problem = f"{META_NAME} is missing"
+    if problem is not None:
+        print(f"clip cache {folder} is damaged ({problem}): rebuilding it", file=sys.stderr)
+    return meta
 
 
 def build_clip_cache(
@@ -73,18 +106,21 @@ def build_clip_cache(
     spec: ClipCacheSpec,
     report: DecodeReport | None = None,
     progress: bool | None = None,
+    data: str | None = None,
 ) -> Path:
     """Decode the clips of ``table`` (a manifest with ``abspath``) once into ``cache_root/<key>``.
 
     Returns the cache folder. An existing complete cache with the same key is reused without
-    decoding anything. Clips that fail to decode are skipped and reported; the folder's
+    decoding anything, once its files match the checksums in its ``meta.json`` (a damaged one
+    is rebuilt). Clips that fail to decode are skipped and reported; the folder's
     ``index.csv`` lists the rows that were stored, in array order. The folder is written under
     a temporary name and renamed at the end, so an interrupted build leaves no half cache.
+    ``data`` is the table's :func:`data_key` when the caller already has it.
     """
     report = report or DecodeReport(name="clip cache")
-    folder = Path(cache_root) / cache_key(table, spec)
-    if (folder / META_NAME).is_file():
-        meta = json.loads((folder / META_NAME).read_text())
+    folder = Path(cache_root) / cache_key(table, spec, data)
+    meta = _intact_meta(folder)
+    if meta is not None:
         for path, reason in meta["skipped"]:  # a reused cache reports what it left out
             report.fail(path, reason)
         report.ok(meta["clips"])
@@ -122,7 +158,7 @@ def build_clip_cache(
         "clips": len(kept),
         "skipped": report.failures,
     }
-    (tmp / META_NAME).write_text(json.dumps(meta, indent=2) + "\n")
+    write_record(tmp / META_NAME, meta, [ARRAY_NAME, INDEX_NAME])
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
@@ -173,7 +209,11 @@ class CachedClipDataset(Dataset):
         if classes is not None:
             table = select_classes(table, classes)
         self.report = DecodeReport(name=f"{root.name} cache")
-        self.folder = build_clip_cache(table, cache_root, spec, self.report, progress)
+        #: the identity of the clips served (rows and file contents): key runs and caches on it
+        self.data_key = data_key(table)
+        self.folder = build_clip_cache(
+            table, cache_root, spec, self.report, progress, data=self.data_key
+        )
         self.table = pd.read_csv(self.folder / INDEX_NAME, dtype={"path": str, "class": str})
         self.clips = np.load(self.folder / ARRAY_NAME, mmap_mode="r")
         self.transform = transform

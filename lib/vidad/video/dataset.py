@@ -7,7 +7,8 @@ drops the unreadable ones (one log line each and a summary), and returns for eac
 frames it needs, uniformly spaced over the whole clip.
 
 A clip that still fails at load time gives ``None`` (recorded in :attr:`ClipDataset.report`);
-use :func:`collate_skip_none` as the DataLoader's ``collate_fn`` to drop those items.
+use :func:`collate_skip_none` as the DataLoader's ``collate_fn`` to drop those items. A clip of
+a single frame is kept (its frame fills the clip) and reported as a warning.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from vidad.video.decode import (
     VideoDecodeError,
     read_clip,
     scan_videos,
+    still_clip,
 )
 from vidad.video.manifest import MANIFEST_NAME, read_manifest, select_split
 
@@ -84,8 +86,12 @@ class ClipDataset(Dataset):
                 table["abspath"], self.report, folder_fps=folder_fps, progress=progress
             )
             keep = [info is not None for info in infos]
+            for path, info in zip(table["abspath"], infos, strict=True):
+                reason = None if info is None else still_clip(info, self.num_frames)
+                if reason:
+                    self.report.warn(path, reason)
             table = table[keep].reset_index(drop=True)
-            if self.report.num_failed:
+            if self.report.num_failed or self.report.warnings:
                 logger.warning("%s: %s", self.report.name, self.report.summary())
             else:
                 logger.info("%s: %s", self.report.name, self.report.summary())
@@ -98,7 +104,7 @@ class ClipDataset(Dataset):
         row = self.table.iloc[index]
         path = row["abspath"]
         try:
-            clip = read_clip(path, self.num_frames, folder_fps=self.folder_fps)
+            clip = read_clip(path, self.num_frames, folder_fps=self.folder_fps, report=self.report)
         except VideoDecodeError as e:
             self.report.fail(path, e)
             return None

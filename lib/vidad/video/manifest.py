@@ -25,6 +25,16 @@ class ManifestError(ValueError):
     """A manifest is malformed or points outside its dataset root."""
 
 
+def resolve_inside(root: str | Path, path: str | Path) -> Path | None:
+    """``path`` fully resolved (symlinks followed) if it stays inside ``root``, else ``None``.
+
+    The one containment rule of vidad: manifest paths and the images of a frame folder are
+    both held to it, so a link inside a dataset can never lead a reader out of it.
+    """
+    resolved = Path(path).resolve()
+    return resolved if resolved.is_relative_to(Path(root).resolve()) else None
+
+
 def resolve_clip_path(root: str | Path, relative: str | Path) -> Path:
     """Return ``root / relative`` resolved, refusing anything that escapes ``root``.
 
@@ -39,8 +49,8 @@ def resolve_clip_path(root: str | Path, relative: str | Path) -> Path:
             f"manifest path {str(relative)!r} is absolute; paths must be relative "
             f"to the dataset root {root_resolved}"
         )
-    candidate = (root_resolved / rel).resolve()
-    if not candidate.is_relative_to(root_resolved):
+    candidate = resolve_inside(root_resolved, root_resolved / rel)
+    if candidate is None:
         raise ManifestError(
             f"manifest path {str(relative)!r} escapes the dataset root {root_resolved}"
         )
@@ -58,16 +68,52 @@ def read_manifest(root: str | Path, name: str = MANIFEST_NAME) -> pd.DataFrame:
     file = root / name
     if not file.is_file():
         raise ManifestError(f"no manifest at {file}")
-    table = pd.read_csv(file, dtype={"path": str, "class": str, "split": str})
+    try:
+        table = pd.read_csv(file, dtype={"path": str, "class": str, "split": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ManifestError(f"manifest {file} is not a readable CSV: {_one_line(err)}") from err
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise ManifestError(
             f"manifest {file} lacks required column(s) {missing}; "
             f"required: {list(REQUIRED_COLUMNS)}"
         )
+    _check_cells(table, file)
     table["label"] = table["label"].astype(int)
-    table["abspath"] = [str(resolve_clip_path(root, p)) for p in table["path"]]
+    abspaths = []
+    for row, p in enumerate(table["path"], start=1):
+        try:
+            abspaths.append(str(resolve_clip_path(root, p)))
+        except ManifestError as err:
+            raise ManifestError(f"manifest {file} row {row}: {err}") from err
+    table["abspath"] = abspaths
     return table
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _check_cells(table: pd.DataFrame, file: Path) -> None:
+    """One error naming the manifest, the row (1 = first data row) and the column of the
+    first empty required cell or non-integer label."""
+    for row, values in enumerate(table[list(REQUIRED_COLUMNS)].itertuples(index=False), start=1):
+        for column, value in zip(REQUIRED_COLUMNS, values, strict=True):
+            if pd.isna(value) or not str(value).strip():
+                raise ManifestError(
+                    f"manifest {file} row {row} (line {row + 1}): empty {column!r} cell; "
+                    f"every row needs {', '.join(REQUIRED_COLUMNS)}"
+                )
+        label = values[1]
+        if isinstance(label, str):
+            ok = label.strip().lstrip("+-").isdigit()
+        else:
+            ok = float(label).is_integer()
+        if not ok:
+            raise ManifestError(
+                f"manifest {file} row {row} (line {row + 1}): label {label!r} is not an "
+                "integer; labels are class indices 0, 1, ..."
+            )
 
 
 def write_manifest(table: pd.DataFrame, root: str | Path, name: str = MANIFEST_NAME) -> Path:
