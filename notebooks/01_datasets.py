@@ -17,7 +17,9 @@
 # Every chapter of this book trains or evaluates on video clips described by one table, the
 # **manifest** (`path, label, class, split`, paths relative to the dataset root). This chapter
 # shows the two datasets the default pipeline generates, and checks the one property that makes
-# them worth using: *you cannot tell the actions apart from single frames*.
+# them worth using: *within each time-reversed pair (`sit_down` / `stand_up`...) single frames
+# cannot tell the two actions apart*. Across all classes single frames do carry information
+# (a figure lying down is not a figure waving); only the order of the frames separates a pair.
 #
 # * **synth-actions** is our stand-in for Kinetics-400 pretraining. The original systems start
 #   from backbones pretrained on Kinetics; those weights cannot be downloaded on the machines

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 from vidad.train.classify import ClassifierRun
 from vidad.train.recognition import Variant, VariantResult
 
 #: Two reversed pairs: (sit_down, stand_up) and (raise_arms, lower_arms).
 CLASSES = ("sit_down", "stand_up", "raise_arms", "lower_arms")
+
+#: 40 test clips, ten of each class of :data:`CLASSES`: enough for a paired CI to resolve a
+#: large difference and to leave a null one unresolved.
+LABELS_40 = (0, 1, 2, 3) * 10
 
 
 class FakeModel:
@@ -24,7 +28,7 @@ def fake_result(
     label: str,
     *,
     val: float,
-    test: float,
+    test: float | None = None,
     labels: Sequence[int] = (0, 1, 2, 3),
     predictions: Sequence[int] | None = None,
     model: str = "c3d",
@@ -35,8 +39,11 @@ def fake_result(
     history: list[dict[str, float]] | None = None,
     fake_model: Any = None,
 ) -> VariantResult:
-    """A variant whose run reports ``val`` / ``test`` accuracy and the given test predictions."""
+    """A variant whose run reports ``val`` / ``test`` accuracy and the given test predictions
+    (``test`` defaults to the accuracy of those predictions)."""
     predictions = list(labels) if predictions is None else list(predictions)
+    if test is None:
+        test = sum(int(a == b) for a, b in zip(labels, predictions, strict=True)) / len(labels)
     run = ClassifierRun(
         label,
         history or [{"epoch": 1, "train_loss": 1.0, "val_accuracy": val}],
@@ -55,3 +62,31 @@ def fake_result(
         tuple(classes),
         fake_model or FakeModel(),
     )
+
+
+def right_on(
+    right: Iterable[int],
+    labels: Sequence[int] = LABELS_40,
+    miss: Literal["twin", "other_pair"] = "twin",
+) -> list[int]:
+    """Predictions that are right on the clip indices ``right`` and wrong elsewhere: the
+    time-reversed twin of the class (``twin``: right pair, wrong direction) or a class of the
+    other pair (``other_pair``: outside the pair, so not counted in direction accuracy)."""
+    hits = set(right)
+    wrong = {"twin": lambda y: y ^ 1, "other_pair": lambda y: (y + 2) % 4}[miss]
+    return [y if i in hits else wrong(y) for i, y in enumerate(labels)]
+
+
+def scored(
+    label: str,
+    right: Iterable[int],
+    *,
+    val: float = 0.5,
+    labels: Sequence[int] = LABELS_40,
+    miss: Literal["twin", "other_pair"] = "twin",
+    **kwargs: Any,
+) -> VariantResult:
+    """A variant right on the test clips ``right`` (see :func:`right_on`); its test accuracy is
+    what those predictions score."""
+    predictions = right_on(right, labels, miss)
+    return fake_result(label, val=val, labels=labels, predictions=predictions, **kwargs)

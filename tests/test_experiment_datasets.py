@@ -138,6 +138,7 @@ def test_verdict_names_the_hardest_pair_and_the_smoke_caveat():
     assert "test accuracy **0.50** (AUROC 0.50)" in text
     assert "reaches **0.75** (AUROC 0.80)" in text
     assert "Over all 4 classes their test accuracies are 0.25 and 0.75 (chance 0.25)" in text
+    assert "it is within a reversed pair that they cannot" in text
     assert "`c / d` (AUROC 0.70)" in text
     assert "noise" not in text
     assert "noise" in datasets.verdict_markdown(hand_made_result("smoke"))

@@ -1,5 +1,6 @@
-"""Chapter 6's experiment: its settings, the Table-2 protocols, the per-class breakdown, the
-localization aggregation, the verdict rules and the metrics schema, on hand-computed cases."""
+"""Chapter 6's experiment: its settings, the Table-2 protocols and their operating points, the
+per-class breakdown, the localization aggregation, the paired comparisons and the seed study's
+claims, the verdict rules and the metrics schema, on hand-computed cases."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from vidad.anomaly.detector import build_detector, score_video
 from vidad.config import PROFILES, ConfigError, load_params
 from vidad.experiments import embedding_anomaly as ea
 from vidad.models import create_model
+from vidad.stats import Verdict
 from vidad.synth.writer import write_mp4
 from vidad.train.recognition import RecognitionSetup
 
@@ -138,6 +140,8 @@ def test_table2_protocols_by_hand() -> None:
         "val": 0.4,
         "test": 1.0,
         "anomaly": 1.0,
+        "false_alarm_rate": 0.0,
+        "balanced_accuracy": 1.0,
     }
     # (b): the median of the validation normals alone, 10: no anomaly is flagged
     assert result["validation"] == {
@@ -146,6 +150,8 @@ def test_table2_protocols_by_hand() -> None:
         "val": 0.6,
         "test": 1.0,
         "anomaly": 0.0,
+        "false_alarm_rate": 0.0,
+        "balanced_accuracy": 0.5,
     }
     table = ea.table2_frame({("r2plus1d_18", "v1"): result})
     assert list(table["protocol"]) == [
@@ -156,18 +162,61 @@ def test_table2_protocols_by_hand() -> None:
     ]
     assert list(table["backbone"])[2:] == [ea.PUBLISHED_BACKBONE] * 2
     assert table.iloc[2]["threshold"] == published.TABLE2["v1"]["threshold"]
+    # the published rows' operating point, from their own test (0.87) and anomaly (0.90) rows
+    assert table.iloc[2]["balanced_accuracy"] == pytest.approx((0.87 + 0.90) / 2)
+    assert table.iloc[2]["false_alarm_rate"] == pytest.approx(0.13)
     wide = ea.table2_wide(table)
     assert wide.loc[("r2plus1d_18", "v1"), ("(b) validation", "threshold")] == 10.0
     assert wide.loc[(ea.PUBLISHED_BACKBONE, "v2"), ("(b) validation", "anomaly")] == "-"
+    assert wide.loc[("r2plus1d_18", "v1"), ("(b) validation", "balanced accuracy")] == 0.5
+    assert wide.loc[("r2plus1d_18", "v1"), ("(a) optimistic", "false alarms (test)")] == 0.0
+    assert wide.loc[(ea.PUBLISHED_BACKBONE, "v1"), ("(a) optimistic", "balanced accuracy")] == (
+        round((0.87 + 0.90) / 2, 3)
+    )
+    assert list(wide.columns.get_level_values(1)[:7]) == [
+        "threshold", "train", "val", "test", "anomaly", "false alarms (test)", "balanced accuracy",
+    ]  # fmt: skip
 
 
-def _table2_row(anomaly_a: float, anomaly_b: float, test_b: float) -> dict:
+#: train 0; val 1 2 3 4; test normals 1 2 3 5; anomalies 2 4 6 7
+OP_SPLITS = np.repeat(["train", "val", "test", "anomaly"], [1, 4, 4, 4])
+OP_VALUES = np.array([0.0, 1, 2, 3, 4, 1, 2, 3, 5, 2, 4, 6, 7])
+
+
+def test_table2_false_alarm_rate_and_balanced_accuracy_by_hand() -> None:
+    result = metrics.table2(ea.split_scores(OP_SPLITS, OP_VALUES), percentile=50.0)
+    # (a): mean of (test accuracy, hit rate) over the candidate thresholds: 0 -> 0.5,
+    # 1.5 -> (0.25 + 1)/2, 2.5 -> (0.5 + 0.75)/2, 3.5 -> (0.75 + 0.75)/2 = 0.75, 4.5 -> 0.625,
+    # 5.5 -> (1 + 0.5)/2 = 0.75 (a tie: the lowest wins), 6.5 -> 0.625, 8 -> 0.5
+    a = result["optimistic"]
+    assert a["threshold"] == 3.5
+    assert (a["test"], a["anomaly"]) == (0.75, 0.75)  # 5 flagged of the normals; 4, 6, 7
+    assert a["false_alarm_rate"] == 0.25
+    assert a["balanced_accuracy"] == 0.75
+    # (b): the validation median 2.5 flags normals 3 and 5 and anomalies 4, 6 and 7
+    b = result["validation"]
+    assert b["threshold"] == 2.5
+    assert (b["test"], b["anomaly"]) == (0.5, 0.75)
+    assert b["false_alarm_rate"] == 0.5
+    assert b["balanced_accuracy"] == 0.625
+    # the same hit rate, twice the false alarms: the gap is in balanced accuracy, not in hits
+    gap = ea.protocol_gap(ea.table2_frame({("timesformer", "v1"): result}))
+    assert gap.gap == 0.0
+    assert gap.balanced_gap == pytest.approx(0.125)
+    assert (gap.test_flagged_optimistic, gap.test_flagged_validation) == (0.25, 0.5)
+    assert metrics.operating_point({"test": 0.0, "anomaly": 1.0}) == {
+        "false_alarm_rate": 1.0,
+        "balanced_accuracy": 0.5,
+    }  # flagging every clip hits every anomaly and is worth chance
+
+
+def _table2_row(anomaly_a: float, anomaly_b: float, test_b: float, test_a: float = 1.0) -> dict:
     return {
         "optimistic": {
             "threshold": 1.0,
             "train": 1.0,
             "val": 1.0,
-            "test": 1.0,
+            "test": test_a,
             "anomaly": anomaly_a,
         },
         "validation": {
@@ -192,6 +241,32 @@ def test_protocol_gap_averages_our_rows_only() -> None:
     assert gap.flagged_validation == pytest.approx(0.25)
     assert gap.gap == pytest.approx(0.5)
     assert gap.test_flagged_validation == pytest.approx(0.2)
+    assert gap.test_flagged_optimistic == 0.0
+
+
+def test_optimism_gap_in_balanced_accuracy_by_hand() -> None:
+    table = ea.table2_frame(
+        {
+            ("r2plus1d_18", "v1"): _table2_row(1.0, 0.0, 0.9, test_a=0.4),
+            ("timesformer", "v1"): _table2_row(0.5, 0.5, 0.7, test_a=0.6),
+        }
+    )
+    gap = ea.protocol_gap(table)
+    # (a): balanced accuracies (0.4 + 1)/2 = 0.7 and (0.6 + 0.5)/2 = 0.55 -> 0.625;
+    # (b): (0.9 + 0)/2 = 0.45 and (0.7 + 0.5)/2 = 0.6 -> 0.525; the published rows left out
+    assert gap.balanced_optimistic == pytest.approx(0.625)
+    assert gap.balanced_validation == pytest.approx(0.525)
+    assert gap.balanced_gap == pytest.approx(0.1)
+    assert gap.gap == pytest.approx(0.5)  # what the anomaly hit rate alone would say
+    assert gap.test_flagged_optimistic == pytest.approx(0.5)  # (0.6 + 0.4) / 2
+    assert gap.test_flagged_validation == pytest.approx(0.2)
+    means = gap.as_dict()
+    assert means["optimistic"] == pytest.approx(
+        {"anomaly_hit_rate": 0.75, "false_alarm_rate": 0.5, "balanced_accuracy": 0.625}
+    )
+    assert means["validation"] == pytest.approx(
+        {"anomaly_hit_rate": 0.25, "false_alarm_rate": 0.2, "balanced_accuracy": 0.525}
+    )
 
 
 # --- per-class breakdown, missed clips, windows, localization -------------------------------------
@@ -266,11 +341,60 @@ def test_localization_is_the_mean_and_population_spread_over_videos() -> None:
 # --- verdict rules --------------------------------------------------------------------------------
 
 
-def test_interval_overlap_counts_a_shared_end() -> None:
-    assert ea.intervals_overlap((0.4, 0.6), (0.6, 0.9))
-    assert ea.intervals_overlap((0.5, 0.9), (0.6, 0.7))  # one inside the other
-    assert not ea.intervals_overlap((0.4, 0.59), (0.6, 0.9))
-    assert not ea.intervals_overlap((0.7, 0.8), (0.2, 0.3))
+#: Paired cases: one train row (left out of every comparison), 4 test normals, 4 anomalies.
+PAIR_SPLITS = np.repeat(["train", "test", "anomaly"], [1, 4, 4])
+PAIR_CLIPS = np.array([f"clip{i}.mp4" for i in range(len(PAIR_SPLITS))])
+PERFECT = np.array([9.0, 0, 1, 2, 3, 4, 5, 6, 7])  # AUROC 1
+INVERTED = np.array([9.0, 4, 5, 6, 7, 0, 1, 2, 3])  # AUROC 0
+ONE_MISSED = np.array([9.0, 0, 1, 2, 3, -1, 5, 6, 7])  # one anomaly below all normals: 0.75
+
+
+def _paired(scores: dict, n_boot: int = 400) -> ea.PairedScores:
+    names = {name for name, _ in scores}
+    return ea.PairedScores(
+        scores,
+        dict.fromkeys(names, PAIR_SPLITS),
+        dict.fromkeys(names, PAIR_CLIPS),
+        n_boot=n_boot,
+        seed=0,
+    )
+
+
+def test_paired_test_scores_align_by_clip_and_keep_test_rows_only() -> None:
+    order = np.array([8, 3, 0, 5, 1, 7, 2, 6, 4])  # the second method's rows, shuffled
+    a = (PERFECT, PAIR_SPLITS, PAIR_CLIPS)
+    b = (INVERTED[order], PAIR_SPLITS[order], PAIR_CLIPS[order])
+    labels, got_a, got_b = ea.paired_test_scores(a, b)
+    np.testing.assert_array_equal(labels, [0, 0, 0, 0, 1, 1, 1, 1])  # the train row is gone
+    np.testing.assert_array_equal(got_a, PERFECT[1:])
+    np.testing.assert_array_equal(got_b, INVERTED[1:])  # back in a's clip order
+    with pytest.raises(ValueError, match="not scored on the same test clips"):
+        renamed = PAIR_CLIPS.copy()
+        renamed[4] = "other.mp4"
+        ea.paired_test_scores(a, (INVERTED, PAIR_SPLITS, renamed))
+    with pytest.raises(ValueError, match="two rows"):
+        twice = PAIR_CLIPS.copy()
+        twice[2] = twice[1]
+        ea.paired_test_scores(a, (INVERTED, PAIR_SPLITS, twice))
+    with pytest.raises(ValueError, match="an anomaly for one method"):
+        swapped = PAIR_SPLITS.copy()
+        swapped[[4, 5]] = ["anomaly", "test"]
+        ea.paired_test_scores(a, (INVERTED, swapped, PAIR_CLIPS))
+    with pytest.raises(ValueError, match="9 scores, 8 splits"):
+        ea.paired_test_scores(a, (INVERTED, PAIR_SPLITS[:8], PAIR_CLIPS))
+
+
+def test_paired_auroc_difference_by_hand() -> None:
+    paired = _paired({("x", "a"): PERFECT, ("x", "b"): INVERTED, ("x", "c"): ONE_MISSED})
+    assert paired.auroc(("x", "a")) == 1.0 and paired.auroc(("x", "c")) == 0.75
+    ci, n = paired.auroc_difference(("x", "a"), ("x", "b"))
+    assert n == 8  # test normals and anomalies
+    # stratified: every resample keeps 4 normals and 4 anomalies, so a and b stay 1 and 0
+    assert (ci.estimate, ci.low, ci.high) == (1.0, 1.0, 1.0)
+    ci, _ = paired.auroc_difference(("x", "a"), ("x", "c"))
+    # the difference is (copies of the missed anomaly) / 4; it is drawn no time with
+    # probability (3/4)^4 = 0.32, so the interval's low end is exactly 0
+    assert ci.estimate == 0.25 and ci.low == 0.0 and 0.25 < ci.high <= 1.0
 
 
 def _separation(rows: list[tuple[str, str, float, float, float]]) -> pd.DataFrame:
@@ -289,50 +413,138 @@ def _separation(rows: list[tuple[str, str, float, float, float]]) -> pd.DataFram
     )
 
 
+def _separation_of(paired: ea.PairedScores) -> pd.DataFrame:
+    return _separation([(n, m, paired.auroc((n, m)), 0.0, 1.0) for n, m in paired.scores])
+
+
 def test_backbone_verdict_rules() -> None:
-    base = [
-        ("timesformer", ea.AE_V1, 0.70, 0.60, 0.80),
-        ("timesformer", ea.AE_V2, 0.90, 0.85, 0.95),
+    tsf = "timesformer"
+    scores = {(tsf, ea.AE_V1): PERFECT, (tsf, ea.AE_V2): ONE_MISSED}
+    beats = _paired({**scores, (tsf, ea.CENTROID): INVERTED, (tsf, "k-NN distance"): INVERTED})
+    v = ea.backbone_verdict(_separation_of(beats), tsf, beats)
+    # the rival is the best method other than both autoencoders (a tie: the first)
+    assert (v.rival, v.rival_auroc, v.ae_auroc, v.v2_auroc) == (ea.CENTROID, 0.0, 1.0, 0.75)
+    assert (v.difference.estimate, v.difference.low, v.difference.high) == (1.0, 1.0, 1.0)
+    assert v.comparison.startswith("the autoencoder beats it")
+    assert "paired 95% CI [+1.000, +1.000]" in v.comparison
+    assert v.best == ea.AE_V1 and v.above_chance is False  # the made-up interval starts at 0
+    tie = _paired({**scores, (tsf, ea.CENTROID): ONE_MISSED})
+    v = ea.backbone_verdict(_separation_of(tie), tsf, tie)
+    assert v.difference.low == 0.0 and v.comparison.startswith("the data cannot tell")
+    loses = _paired(
+        {(tsf, ea.AE_V1): INVERTED, (tsf, ea.AE_V2): INVERTED, (tsf, ea.CENTROID): PERFECT}
+    )
+    v = ea.backbone_verdict(_separation_of(loses), tsf, loses)
+    assert v.comparison.startswith("it beats the autoencoder") and v.best == ea.CENTROID
+    chance = _separation(
+        [
+            (tsf, ea.AE_V1, 0.6, 0.5, 0.7),
+            (tsf, ea.AE_V2, 0.6, 0.5, 0.7),
+            (tsf, ea.CENTROID, 1, 1, 1),
+        ]
+    )
+    assert not ea.backbone_verdict(chance, tsf, tie).above_chance  # low end must be *above* 0.5
+    above = chance.assign(auroc_low=0.51)
+    assert ea.backbone_verdict(above, tsf, tie).above_chance
+
+
+def test_pixel_facts_are_the_pixel_row_the_best_frozen_ae_and_the_best_detector() -> None:
+    rows = [
+        ("r2plus1d_18", ea.AE_V1, 0.70, 0.6, 0.8),
+        ("timesformer", ea.AE_V1, 0.65, 0.6, 0.8),
+        ("timesformer", "k-NN distance", 0.75, 0.6, 0.8),
+        (ea.PIXELS, ea.PIXEL_METHOD, 0.6, 0.5, 0.69),
     ]
-    overlap = ea.backbone_verdict(
-        _separation(
-            base
-            + [
-                ("timesformer", "k-NN distance", 0.75, 0.65, 0.85),
-                ("timesformer", ea.CENTROID, 0.60, 0.40, 0.70),
-            ]
-        ),
-        "timesformer",
-    )
-    # the rival is the best method other than both autoencoders; v2 is best overall
-    assert (overlap.rival, overlap.best, overlap.overlap) == ("k-NN distance", ea.AE_V2, True)
-    assert overlap.above_chance and overlap.comparison.startswith("its interval overlaps")
-    beats = ea.backbone_verdict(
-        _separation(base + [("timesformer", ea.CENTROID, 0.95, 0.81, 0.99)]), "timesformer"
-    )
-    assert not beats.overlap and beats.comparison == "it beats the autoencoder"
-    assert beats.best == ea.CENTROID
-    loses = ea.backbone_verdict(
-        _separation(base + [("timesformer", ea.CENTROID, 0.40, 0.30, 0.59)]), "timesformer"
-    )
-    assert loses.comparison == "the autoencoder beats it"
-    at_chance = ea.backbone_verdict(
-        _separation(
-            [("timesformer", ea.AE_V1, 0.6, 0.5, 0.7)]
-            + base[1:]
-            + [("timesformer", ea.CENTROID, 0.4, 0.3, 0.45)]
-        ),
-        "timesformer",
-    )
-    assert not at_chance.above_chance  # the low end must be *above* 0.5
+    pixel, frozen, best = ea.pixel_facts(_separation(rows))
+    assert pixel["AUROC"] == 0.6
+    assert (frozen["backbone"], frozen["AUROC"]) == ("r2plus1d_18", 0.70)
+    assert (best["backbone"], best["method"]) == ("timesformer", "k-NN distance")
 
 
-def test_pixel_verdict_needs_the_best_embedding_above_the_whole_pixel_interval() -> None:
-    rows = [("timesformer", ea.AE_V1, 0.70, 0.6, 0.8), (ea.PIXELS, ea.PIXEL_METHOD, 0.6, 0.5, 0.69)]
-    pixel, best, helps = ea.pixel_verdict(_separation(rows))
-    assert pixel["AUROC"] == 0.6 and best == 0.70 and helps
-    rows[1] = (ea.PIXELS, ea.PIXEL_METHOD, 0.6, 0.5, 0.70)
-    assert not ea.pixel_verdict(_separation(rows))[2]
+# --- the seed study's claims ----------------------------------------------------------------------
+
+CLAIM_KEYS = {"claim", "source", "verdict", "difference", "ci_low", "ci_high", "seeds", "n_test"}
+
+
+def _claims(ae: dict[str, np.ndarray], pixels: np.ndarray) -> list[Verdict]:
+    scores = {(name, ea.AE_V1): values for name, values in ae.items()}
+    paired = _paired({**scores, (ea.PIXELS, ea.PIXEL_METHOD): pixels})
+    return ea.seed_claims(paired, list(ae))
+
+
+def _pixel_claim(backbone: str) -> str:
+    return (
+        "Reconstructing the embedding beats reconstructing pixels: the frozen autoencoder on "
+        f"{backbone}'s embeddings beats the {ea.PIXEL_METHOD} in AUROC"
+    )
+
+
+def test_claims_reproduced_on_hand_made_scores() -> None:
+    claims = _claims(
+        {"r2plus1d_18": INVERTED, "slowfast_r50": INVERTED, "timesformer": PERFECT}, INVERTED
+    )
+    assert [c.claim for c in claims] == [
+        "TimeSformer separates anomalies best: its frozen autoencoder's AUROC beats r2plus1d_18's",
+        "TimeSformer separates anomalies best: its frozen autoencoder's AUROC beats slowfast_r50's",
+        _pixel_claim("r2plus1d_18"),  # one pixel claim per backbone: none picked on test
+        _pixel_claim("slowfast_r50"),
+        _pixel_claim("timesformer"),
+    ]
+    for c in (claims[0], claims[1], claims[4]):
+        assert (c.verdict, c.difference, c.ci_low, c.ci_high) == ("reproduced", 1.0, 1.0, 1.0)
+    for c in (claims[2], claims[3]):  # inverted embeddings against inverted pixels: a tie
+        assert (c.verdict, c.difference, c.ci_low, c.ci_high) == ("not resolved", 0.0, 0.0, 0.0)
+    for c in claims:
+        assert (c.source, c.seeds, c.n_test, c.unit) == (ea.SEED_STUDY, 1, 8, "test clips")
+    assert ea.SEED_STUDY == "seed study: TimeSformer embeddings of UCF Sports"
+    assert published.SOURCE.startswith(ea.SEED_STUDY)
+
+
+def test_claims_reversed_on_hand_made_scores() -> None:
+    tsf_worst, pixels_r21, pixels_tsf = _claims(
+        {"r2plus1d_18": PERFECT, "timesformer": INVERTED}, PERFECT
+    )
+    assert "beats r2plus1d_18's" in tsf_worst.claim
+    assert (tsf_worst.verdict, tsf_worst.difference) == ("reversed", -1.0)
+    assert pixels_r21.claim == _pixel_claim("r2plus1d_18")
+    assert (pixels_r21.verdict, pixels_r21.difference) == ("not resolved", 0.0)
+    assert pixels_tsf.claim == _pixel_claim("timesformer")
+    assert (pixels_tsf.verdict, pixels_tsf.difference, pixels_tsf.ci_high) == (
+        "reversed",
+        -1.0,
+        -1.0,
+    )
+
+
+def test_claims_not_resolved_when_the_interval_contains_zero() -> None:
+    tsf, pixels_r21, pixels_tsf = _claims(
+        {"r2plus1d_18": ONE_MISSED, "timesformer": PERFECT}, ONE_MISSED
+    )
+    for c in (tsf, pixels_tsf):
+        assert c.verdict == "not resolved"
+        assert c.difference == 0.25 and c.ci_low == 0.0 < c.ci_high
+        assert "**not resolved** at this budget" in c.sentence()
+    assert (pixels_r21.verdict, pixels_r21.difference) == ("not resolved", 0.0)
+
+
+def test_claims_pair_rows_by_clip_whatever_the_row_order() -> None:
+    order = np.array([8, 3, 0, 5, 1, 7, 2, 6, 4])
+    scores = {("timesformer", ea.AE_V1): PERFECT, ("r2plus1d_18", ea.AE_V1): INVERTED[order]}
+    paired = ea.PairedScores(
+        scores,
+        {"timesformer": PAIR_SPLITS, "r2plus1d_18": PAIR_SPLITS[order]},
+        {"timesformer": PAIR_CLIPS, "r2plus1d_18": PAIR_CLIPS[order]},
+        n_boot=50,
+        seed=0,
+    )
+    (claim,) = ea.seed_claims(paired, ["r2plus1d_18", "timesformer"])  # no pixels: one claim
+    assert (claim.verdict, claim.difference) == ("reproduced", 1.0)
+
+
+def test_without_timesformer_only_the_pixel_claims_are_made() -> None:
+    claims = _claims({"r2plus1d_18": PERFECT, "slowfast_r50": ONE_MISSED}, INVERTED)
+    assert [c.claim for c in claims] == [_pixel_claim("r2plus1d_18"), _pixel_claim("slowfast_r50")]
+    assert [c.verdict for c in claims] == ["reproduced", "reproduced"]
 
 
 def test_shrinking_means_more_than_ten_percent() -> None:
@@ -463,6 +675,7 @@ def small_result() -> ea.Result:
         },
         method_scores=scores,
         splits_of=splits_of,
+        clips_of=dict.fromkeys(splits_of, np.array([f"clip{i}.mp4" for i in range(len(splits))])),
         estimates=ea.separation_estimates(scores, splits_of, 20, 0),
         per_class=ea.per_class_table(
             runs, splits_of, dict.fromkeys(config.backbones, classes), 95.0
@@ -491,19 +704,25 @@ def test_metrics_schema_is_the_chapters_json() -> None:
     text = json.dumps(got, sort_keys=True)  # serializable without a default
     assert "NaN" not in text
     committed = json.loads((REPO / "results" / "cpu" / "06_embedding_anomaly.json").read_text())
+    # the keys of issue 13 (claims, the operating points) are in the committed file once the
+    # chapter has been re-run on cpu; every other key is there already
+    added = {"claims", "optimism_gap_balanced_accuracy", "protocol_means"}
     assert (
         sorted(got)
-        == sorted(committed)
+        == sorted(set(committed) | added)
         == [
             "anomaly_share",
             "backbones",
             "best",
             "bootstrap_resamples",
+            "claims",
             "localization",
             "localization_std",
             "long_video",
             "optimism_gap_anomaly",
+            "optimism_gap_balanced_accuracy",
             "per_class",
+            "protocol_means",
             "separation",
             "table2",
             "threshold_percentile",
@@ -521,9 +740,15 @@ def test_metrics_schema_is_the_chapters_json() -> None:
         "timesformer/v1",
         "timesformer/v2",
     ]
-    assert _shape(got["table2"]["timesformer/v1"], 3) == _shape(
-        committed["table2"]["timesformer/v1"], 3
-    )
+    operating = {"false_alarm_rate": "number", "balanced_accuracy": "number"}
+    for protocol in ("optimistic", "validation"):
+        assert _shape(got["table2"]["timesformer/v1"][protocol], 1) == {
+            **_shape(committed["table2"]["timesformer/v1"][protocol], 1),
+            **operating,
+        }
+    row = got["table2"]["timesformer/v1"]["optimistic"]
+    assert row["false_alarm_rate"] == pytest.approx(1 - row["test"])
+    assert row["balanced_accuracy"] == pytest.approx((row["test"] + row["anomaly"]) / 2)
     assert set(got["per_class"]["timesformer/v2/Lifting"]) == {"flagged_b", "auroc"}
     assert len(got["per_class"]) == 2 * 2 * 3
     assert set(got["separation"]) == {"r2plus1d_18", "timesformer", ea.PIXELS}
@@ -540,6 +765,29 @@ def test_metrics_schema_is_the_chapters_json() -> None:
         "auroc": best["AUROC"],
     }
     assert got["optimism_gap_anomaly"] == pytest.approx(result.protocol_gap.gap)
+    gap = result.protocol_gap
+    assert got["optimism_gap_balanced_accuracy"] == pytest.approx(gap.balanced_gap)
+    assert got["protocol_means"] == gap.as_dict()
+    assert got["protocol_means"]["validation"]["false_alarm_rate"] == pytest.approx(
+        gap.test_flagged_validation
+    )
+    # the claims: TimeSformer against r2plus1d_18, and every backbone's frozen AE against pixels
+    claims = got["claims"]
+    assert len(claims) == 3
+    for entry, verdict in zip(claims, result.claims(), strict=True):
+        assert set(entry) == CLAIM_KEYS | {"level", "unit"}
+        assert entry == verdict.as_dict()
+        assert entry["verdict"] in ("reproduced", "not resolved", "reversed")
+        assert entry["ci_low"] <= entry["difference"] <= entry["ci_high"]
+        assert (entry["seeds"], entry["n_test"], entry["source"]) == (1, 12, ea.SEED_STUDY)
+    separation = result.separation.set_index(["backbone", "method"])["AUROC"]
+    assert claims[0]["difference"] == pytest.approx(
+        separation["timesformer", ea.AE_V1] - separation["r2plus1d_18", ea.AE_V1]
+    )  # the paired estimate is the difference of the table's AUROCs
+    for entry, backbone in zip(claims[1:], result.config.backbones, strict=True):
+        assert entry["difference"] == pytest.approx(
+            separation[backbone, ea.AE_V1] - separation[ea.PIXELS, ea.PIXEL_METHOD]
+        )
 
 
 def test_sentences_state_the_facts() -> None:
@@ -552,12 +800,33 @@ def test_sentences_state_the_facts() -> None:
     norm = ea.embedding_norm_markdown(result)
     assert "r2plus1d_18 -20.0%, timesformer +2.0%" in norm and "**r2plus1d_18**" in norm
     assert "2 of 6 anomaly clips flagged at threshold 1.5; the lowest" in ea.missed_markdown(result)
-    assert "5% the validation percentile aims at" in ea.protocol_markdown(result)
+    protocol = ea.protocol_markdown(result)
+    gap = result.protocol_gap
+    assert "5% the validation percentile aims at" in protocol
+    assert f"a gap of {gap.balanced_gap:+.3f}" in protocol
+    assert (
+        f"{gap.flagged_optimistic:.0%} of the anomalies at a false-alarm rate of "
+        f"{gap.test_flagged_optimistic:.0%}" in protocol
+    )
+    assert f"{gap.flagged_validation:.0%} at {gap.test_flagged_validation:.0%}" in protocol
+    assert "balanced accuracy 0.885 at 13% false alarms" in protocol  # the published v1 row
     loc = ea.localization_markdown(result)
     assert "over 2 long video(s) of 2 segments" in loc and "0.550 (+/- 0.050)" in loc
     verdict = ea.verdict_markdown(result)
     assert verdict.count("- **") == 3  # two backbones and the pixel baseline
     assert "With 6 test normals and 6 anomalies" in verdict
+    claims = result.claims()
+    for claim in claims:
+        assert f"- {claim.sentence()}" in verdict
+    assert ea.claims_markdown(claims) in verdict
+    stated = (
+        verdict.count("**reproduced**")
+        + verdict.count("**reversed** here")
+        + verdict.count("**not resolved** at this budget")
+    )
+    assert stated == len(claims) == 3  # each verdict once, and no other
+    assert f"balanced accuracy by {result.protocol_gap.balanced_gap:+.3f}" in verdict
+    assert "AUROC difference, autoencoder minus it: paired 95% CI" in verdict
     assert "`smoke` profile" in verdict
     assert "`smoke`" not in ea.verdict_markdown(dataclasses.replace(result, profile="cpu"))
     shown = ea.localization_display(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+from vidad import stats
 from vidad.anomaly import one_class_digits as ocd
 from vidad.config import ConfigError, load_params, stage_params
 from vidad.experiments import memae_digits as md
@@ -97,12 +99,19 @@ def test_shown_examples_are_a_fixed_draw_of_normals_then_anomalies():
     assert len(shown) == 10 and len(set(shown)) == 10
 
 
+def _verdict(label: str) -> stats.Verdict:
+    return stats.Verdict("MemAE beats a plain AE", "paper", label, 0.0, -1.0, 1.0, 3, 4)
+
+
 @pytest.mark.parametrize(
-    ("diff", "words"),
-    [(0.009, "does not buy"), (-0.009, "does not buy"), (0.02, "helps"), (-0.02, "costs")],
+    ("label", "words"),
+    [("not resolved", "does not buy a gain"), ("reproduced", "helps"), ("reversed", "costs")],
 )
-def test_memory_verdict_thresholds(diff, words):
-    assert words in md.memory_verdict(diff)
+def test_memory_verdict_follows_the_claims_verdict(label, words):
+    text = md.memory_verdict(_verdict(label))
+    assert words in text
+    others = {"not resolved": "does not buy", "reproduced": "helps", "reversed": "costs"}
+    assert not any(w in text for k, w in others.items() if k != label)
 
 
 def hand_made_result(profile: str = "cpu") -> md.Result:
@@ -165,7 +174,9 @@ def hand_made_result(profile: str = "cpu") -> md.Result:
 
 def test_metrics_schema_and_values():
     metrics = hand_made_result().metrics()
-    assert set(metrics) == {"auroc_mean", "auroc_std", "median_items_used", "ablations", "deep_sad"}
+    assert set(metrics) == {
+        "auroc_mean", "auroc_std", "median_items_used", "ablations", "deep_sad", "claims",
+    }  # fmt: skip
     assert set(metrics["auroc_mean"]) == set(ocd.METHODS)
     assert metrics["auroc_mean"]["AE"] == pytest.approx({"0": 0.65, "1": 0.85, "mean": 0.75})
     # std over seeds of the per-seed means over digits: (0.7, 0.8) for the AE
@@ -183,8 +194,136 @@ def test_comparison_counts_memae_wins_and_names_the_best_method():
     assert text.startswith("Mean AUROC over digits: k-NN distance 0.950 (± 0.000), OneClassSVM")
     assert "MemAE beats the plain AE in 3 of 4 (digit, seed) runs" in text
     assert "the mean difference is +0.0500" in text
-    assert "The memory helps on average here." in text
+    # MemAE - AE per (digit, seed): +0.1, +0.1, +0.1, -0.1: a CI that contains 0
+    assert "the memory does not buy a gain over the plain AE" in text
     assert "The best method is k-NN distance." in text
+
+
+# --- claims on hand-made tables: 3 seeds x 4 digits -------------------------------------------
+
+CLAIM_SEEDS, CLAIM_DIGITS = [0, 1, 2], [1, 3, 5, 7]
+#: MemAE minus the other method per (seed, digit): all above 0, mixed signs, all below 0
+GAPS = {
+    "reproduced": np.array(
+        [[0.04, 0.06, 0.05, 0.07], [0.05, 0.03, 0.06, 0.05], [0.06, 0.05, 0.04, 0.05]]
+    ),
+    "not resolved": np.array(
+        [[0.10, -0.10, 0.05, -0.05], [-0.08, 0.09, -0.04, 0.06], [0.07, -0.06, 0.02, -0.03]]
+    ),
+}
+GAPS["reversed"] = -GAPS["reproduced"]
+
+
+def claims_result(ae_gap: np.ndarray, svm_gap: np.ndarray) -> md.Result:
+    """:func:`hand_made_result` with a seeds x digits table in which MemAE - AE is ``ae_gap``
+    and MemAE - OneClassSVM is ``svm_gap`` (rows shuffled: the pairing must not rely on order)."""
+    rows = []
+    for i, seed in enumerate(CLAIM_SEEDS):
+        for j, digit in enumerate(CLAIM_DIGITS):
+            memae = 0.8 + 0.02 * j - 0.01 * i
+            auroc = {m: 0.5 + 0.01 * j for m in ocd.METHODS}
+            auroc |= {
+                "MemAE": memae,
+                "AE": memae - ae_gap[i, j],
+                "OneClassSVM": memae - svm_gap[i, j],
+            }
+            rows += [
+                {"digit": digit, "seed": seed, "method": m, "auroc": a} for m, a in auroc.items()
+            ]
+    table = pd.DataFrame(rows).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    result = hand_made_result()
+    result.table, result.summary = table, ocd.summary_table(table)
+    return result
+
+
+CLAIM_KEYS = {"claim", "source", "verdict", "difference", "ci_low", "ci_high", "seeds", "n_test"}
+
+
+def test_runs_matrix_is_seeds_by_digits_in_sorted_order():
+    result = claims_result(GAPS["reproduced"], GAPS["reversed"])
+    ae = result.runs_matrix("AE")
+    assert ae.shape == (3, 4)
+    np.testing.assert_allclose(result.runs_matrix("MemAE") - ae, GAPS["reproduced"])
+    assert list(result.runs_frame("AE").index) == CLAIM_SEEDS
+    assert list(result.runs_frame("AE").columns) == CLAIM_DIGITS
+
+
+@pytest.mark.parametrize("label", ["reproduced", "not resolved", "reversed"])
+@pytest.mark.parametrize("other", ["AE", "OneClassSVM"])
+def test_each_claim_is_decided_by_its_paired_ci(label, other):
+    neutral = GAPS["not resolved"]
+    gaps = {"AE": neutral, "OneClassSVM": neutral, other: GAPS[label]}
+    result = claims_result(gaps["AE"], gaps["OneClassSVM"])
+    claims = result.claims()
+    assert [("plain AE" in c.claim, "one-class SVM" in c.claim) for c in claims] == [
+        (True, False),
+        (False, True),
+    ]
+    claim = claims[0 if other == "AE" else 1]
+    assert claim.verdict == label
+    assert claim.difference == pytest.approx(GAPS[label].mean())
+    assert claim.ci_low <= claim.difference <= claim.ci_high
+    if label == "reproduced":
+        assert claim.ci_low > 0
+    elif label == "reversed":
+        assert claim.ci_high < 0
+    else:
+        assert claim.ci_low < 0 < claim.ci_high
+    assert (claim.seeds, claim.n_test) == (len(CLAIM_SEEDS), len(CLAIM_DIGITS))
+    assert "Gong et al." in claim.source and "Table 1 (MNIST)" in claim.source
+    assert claims[1 if other == "AE" else 0].verdict == "not resolved"
+
+
+def test_claims_are_the_metrics_claims_list_and_json_serializable():
+    result = claims_result(GAPS["reproduced"], GAPS["reversed"])
+    entries = result.metrics()["claims"]
+    assert entries == [c.as_dict() for c in result.claims()]
+    assert [e["verdict"] for e in entries] == ["reproduced", "reversed"]
+    for entry in entries:
+        assert set(entry) >= CLAIM_KEYS
+        assert (entry["seeds"], entry["n_test"]) == (3, 4)
+        assert type(entry["seeds"]) is int and type(entry["n_test"]) is int
+        assert all(type(entry[k]) is float for k in ("difference", "ci_low", "ci_high"))
+    assert json.loads(json.dumps(entries)) == entries
+
+
+def test_every_claim_sentence_is_in_the_comparison():
+    result = claims_result(GAPS["reversed"], GAPS["reproduced"])
+    text = md.comparison_markdown(result)
+    claims = result.claims()
+    assert len(claims) == 2
+    for claim in claims:
+        assert claim.sentence() in text
+    assert "The memory costs AUROC here." in text  # the AE claim decides the memory sentence
+    assert "helps" not in text
+
+
+def test_a_claim_needs_both_methods():
+    result = claims_result(GAPS["reproduced"], GAPS["reproduced"])
+    result.table = result.table[result.table["method"] != "OneClassSVM"]
+    assert [c.verdict for c in result.claims()] == ["reproduced"]
+    result.table = result.table[result.table["method"] != "AE"]
+    assert result.claims() == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["missing run", "other digit", "other seed"],
+)
+def test_a_mismatch_of_seeds_or_digits_raises(change):
+    result = claims_result(GAPS["reproduced"], GAPS["reproduced"])
+    table = result.table
+    ae = table["method"] == "AE"
+    last = ae & (table["seed"] == 2) & (table["digit"] == 7)
+    if change == "missing run":
+        table = table[~last]
+    elif change == "other digit":  # same shape, but AE's digit 7 is a digit 9
+        table = table.assign(digit=table["digit"].where(~(ae & (table["digit"] == 7)), 9))
+    else:  # same shape, but AE's seed 2 is a seed 4
+        table = table.assign(seed=table["seed"].where(~(ae & (table["seed"] == 2)), 4))
+    result.table = table
+    with pytest.raises(ValueError, match="not run on the same seeds and digits"):
+        result.claims()
 
 
 def test_auroc_table_is_mean_plus_minus_std():
@@ -258,3 +397,9 @@ def test_a_tiny_run_end_to_end_restores_the_thread_count(tmp_path):
     assert result.reconstructions["MemAE"].shape == (10, 1, 8, 8)
     assert result.projections["memory items"].shape == (config.num_items, 2)
     assert all(0.0 <= v <= 1.0 for v in metrics["auroc_mean"]["OneClassSVM"].values())
+    claims = metrics["claims"]
+    assert len(claims) == 2 and all(set(c) >= CLAIM_KEYS for c in claims)
+    assert {(c["seeds"], c["n_test"]) for c in claims} == {(len(config.seeds), 1)}
+    assert {c["verdict"] for c in claims} <= {"reproduced", "not resolved", "reversed"}
+    text = md.comparison_markdown(result)
+    assert all(c.sentence() in text for c in result.claims())

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from vidad.config import ConfigError, load_params, stage_params
 from vidad.experiments import memae_video as mv
+from vidad.models import published
 from vidad.models.memae import MEMAE3D_SIZES
 from vidad.paths import Paths
 from vidad.synth.ped import PedConfig, generate_synth_ped
 
 SMOKE = stage_params(load_params(), "memae_video", "smoke")
+
+
+@pytest.fixture(autouse=True)
+def _fewer_resamples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claims' bootstrap at 500 resamples, not the chapter's 2000: the hand-made cases below
+    are decided by wide margins, and the suite stays quick on two cores."""
+    monkeypatch.setattr(mv, "N_BOOT", 500)
 
 
 def _config(**changes: object) -> mv.Config:
@@ -156,7 +166,39 @@ def test_anomaly_kinds_read_synth_peds_table_only_without_data_root(tmp_path) ->
     assert mv.anomaly_kinds(_config(data_root="/data/UCSDped2"), paths) == {}
 
 
-# --- Result: metrics schema and verdict -----------------------------------------------------------
+# --- Result: metrics schema, claims and verdict ---------------------------------------------------
+
+#: Six test videos of 12 frames: frames 4-7 anomalous in the first five, the last all normal (it
+#: counts in micro AUROC, not in macro).
+CLAIM_LABELS = [[0] * 4 + [1] * 4 + [0] * 4] * 5 + [[0] * 12]
+CLAIM_KEYS = {"claim", "source", "verdict", "difference", "ci_low", "ci_high", "seeds", "n_test"}
+MEMORY, MOTION = "The memory helps: MemAE 3-D beats AE 3-D", "Motion matters: MemAE 3-D beats"
+
+
+def _maps(gains: dict[str, float | list[float]]) -> dict[str, list[np.ndarray]]:
+    """Per-video error maps (frames, 2, 2), constant over each frame: the same uniform noise for
+    every model, plus the model's ``gain`` (one value, or one per video) on anomalous frames.
+    A gain of 3 separates the video's frames perfectly, 0 leaves noise (AUROC about 0.5)."""
+    rng = np.random.default_rng(0)
+    labels = [np.asarray(y, np.float32) for y in CLAIM_LABELS]
+    noise = [rng.random(len(y)).astype(np.float32) for y in labels]
+    out = {}
+    for name in mv.MODELS:
+        g = np.broadcast_to(np.asarray(gains.get(name, 0.0), np.float32), len(labels))
+        out[name] = [
+            (n + k * y)[:, None, None] * np.ones((1, 2, 2), np.float32)
+            for n, k, y in zip(noise, g, labels, strict=True)
+        ]
+    return out
+
+
+#: MemAE 3-D separates every anomalous frame, the others none: both claims reproduced.
+HELPS = {"MemAE 3-D": 3.0}
+#: The reverse: memory and motion both hurt.
+HURTS = {"AE 3-D": 3.0, "MemAE 2-D per frame": 3.0}
+#: MemAE 3-D wins on videos 1, 3, 5 and loses on 2, 4 (to both): a split the CI cannot decide.
+SPLIT = {"MemAE 3-D": [3, 0, 3, 0, 3, 0], "AE 3-D": [0, 3, 0, 3, 0, 0],
+         "MemAE 2-D per frame": [0, 3, 0, 3, 0, 0]}  # fmt: skip
 
 
 def _scores(mem3d: float, ae3d: float, mem2d: float, ae2d: float) -> dict[str, dict[str, float]]:
@@ -177,13 +219,20 @@ def _scores(mem3d: float, ae3d: float, mem2d: float, ae2d: float) -> dict[str, d
     return {name: one(v) for name, v in micro.items()}
 
 
-def _result(scores: dict, profile: str = "cpu", per_kind: pd.DataFrame | None = None):
+def _result(
+    scores: dict,
+    profile: str = "cpu",
+    per_kind: pd.DataFrame | None = None,
+    gains: dict[str, float | list[float]] = HELPS,
+):
+    """A hand-made Result: the score table from ``scores``, the claims from :func:`_maps`."""
+    maps = _maps(gains)
     runs = {
-        name: mv.ModelResult(name, None, [], epoch, [], [])
+        name: mv.ModelResult(name, None, [], epoch, [], maps[name])
         for epoch, name in enumerate(mv.MODELS, start=1)
     }
     return mv.Result(
-        _config(), profile, _data([[0, 1]]), {}, pd.DataFrame(), pd.DataFrame(), runs, scores,
+        _config(), profile, _data(CLAIM_LABELS), {}, pd.DataFrame(), pd.DataFrame(), runs, scores,
         per_kind, 0, np.array([1]),
     )  # fmt: skip
 
@@ -191,7 +240,7 @@ def _result(scores: dict, profile: str = "cpu", per_kind: pd.DataFrame | None = 
 def test_metrics_schema() -> None:
     result = _result(_scores(0.9, 0.8, 0.7, 0.6))
     metrics = result.metrics()
-    assert set(metrics) == {"models", "best_epochs"}
+    assert set(metrics) == {"models", "best_epochs", "claims"}
     assert metrics["best_epochs"] == {"MemAE 3-D": 1, "AE 3-D": 2, "MemAE 2-D per frame": 3,
                                       "AE 2-D per frame": 4}  # fmt: skip
     assert set(metrics["models"]) == set(mv.MODELS)
@@ -201,9 +250,19 @@ def test_metrics_schema() -> None:
         "pixel_threshold",
     }  # fmt: skip
     assert type(model["pixel_threshold"]) is float and model["pixel_threshold"] == 0.125
+    assert len(metrics["claims"]) == 4
+    for claim in metrics["claims"]:
+        assert set(claim) >= CLAIM_KEYS
+        assert claim["source"] == published.MEMAE_SOURCE and "ICCV 2019" in claim["source"]
+    assert json.loads(json.dumps(metrics["claims"])) == metrics["claims"]
     per_kind = pd.DataFrame({"AE 3-D": [0.5, 1.0]}, index=pd.Index(["cart", "running"]))
     with_kinds = _result(_scores(0.9, 0.8, 0.7, 0.6), per_kind=per_kind).metrics()
     assert with_kinds["per_kind"] == {"AE 3-D": {"cart": 0.5, "running": 1.0}}
+
+
+def test_published_auroc_comes_from_the_published_module() -> None:
+    assert mv.PUBLISHED_PED2_AUROC == published.MEMAE_PED2_AUROC == 0.941
+    assert published.MEMAE_SOURCE in mv.published_markdown() and "0.941" in mv.published_markdown()
 
 
 def test_tables_select_and_rename_columns() -> None:
@@ -216,22 +275,105 @@ def test_tables_select_and_rename_columns() -> None:
     ]  # fmt: skip
 
 
+def _by_hand(maps: dict[str, list[np.ndarray]], better: str, worse: str) -> dict[str, float]:
+    """The claims' point estimates with sklearn: micro pools every frame of the six videos,
+    macro averages the five videos that hold both classes."""
+    labels = [np.asarray(y) for y in CLAIM_LABELS]
+    score = {name: [m.mean(axis=(1, 2)) for m in maps[name]] for name in (better, worse)}
+
+    def micro(name: str) -> float:
+        return roc_auc_score(np.concatenate(labels), np.concatenate(score[name]))
+
+    def macro(name: str) -> float:
+        return np.mean(
+            [roc_auc_score(y, s) for y, s in zip(labels[:5], score[name][:5], strict=True)]
+        )
+
+    return {"micro": micro(better) - micro(worse), "macro": macro(better) - macro(worse)}
+
+
+@pytest.mark.parametrize(
+    ("gains", "memory", "motion"),
+    [
+        (HELPS, "reproduced", "reproduced"),
+        (SPLIT, "not resolved", "not resolved"),
+        (HURTS, "reversed", "reversed"),
+    ],
+)
+def test_claims_follow_the_paired_interval_over_test_videos(
+    gains: dict, memory: str, motion: str
+) -> None:
+    result = _result(_scores(0.9, 0.8, 0.7, 0.6), gains=gains)
+    claims = result.claims()
+    assert [c.claim for c in claims] == [
+        f"{MEMORY} (frame AUROC, micro)", f"{MEMORY} (frame AUROC, macro)",
+        f"{MOTION} MemAE 2-D per frame (frame AUROC, micro)",
+        f"{MOTION} MemAE 2-D per frame (frame AUROC, macro)",
+    ]  # fmt: skip
+    assert [c.verdict for c in claims] == [memory, memory, motion, motion]
+    maps = _maps(gains)
+    for c, (worse, average) in zip(
+        claims,
+        [("AE 3-D", "micro"), ("AE 3-D", "macro"),
+         ("MemAE 2-D per frame", "micro"), ("MemAE 2-D per frame", "macro")],
+        strict=True,
+    ):  # fmt: skip
+        assert c.difference == pytest.approx(_by_hand(maps, "MemAE 3-D", worse)[average])
+        assert c.ci_low <= c.difference <= c.ci_high
+        assert (c.seeds, c.n_test, c.level) == (1, 6, 0.95)
+        row = c.as_dict()
+        assert set(row) >= CLAIM_KEYS and row["verdict"] == c.verdict
+        assert np.isfinite([row["difference"], row["ci_low"], row["ci_high"]]).all()
+        if memory == "reproduced":
+            assert c.ci_low > 0
+        elif memory == "reversed":
+            assert c.ci_high < 0
+        else:
+            assert c.ci_low < 0 < c.ci_high
+    text = mv.verdict_markdown(result)
+    for c in claims:
+        assert f"  - {c.sentence()}" in text
+    # as tests/test_pipeline.py counts them on the page: one stated verdict per claim
+    stated = ("**reproduced**", "**reversed** here", "**not resolved** at this budget")
+    assert sum(text.count(s) for s in stated) == len(claims) == 4
+    assert f"**{memory} under micro**, **{memory} under macro** (CIs below)." in text
+    assert "paired 95% CI over the 6 test videos (whole videos resampled)" in text
+    assert " > " not in text and " < " not in text
+
+
+def test_claims_of_identical_models_are_exactly_zero_and_not_resolved() -> None:
+    claims = _result(_scores(0.8, 0.8, 0.8, 0.7), gains={}).claims()
+    assert [c.verdict for c in claims] == ["not resolved"] * 4
+    assert all((c.difference, c.ci_low, c.ci_high) == (0.0, 0.0, 0.0) for c in claims)
+
+
 def test_verdict_rules() -> None:
     helps = mv.verdict_markdown(_result(_scores(0.9, 0.8, 0.7, 0.6)))
-    assert "the memory helps here." in helps
-    assert "the 3-D models are better" in helps
-    assert "best 2-D per-frame model reaches 0.700" in helps
+    assert "against 0.850 / 0.800 / 0.790 for the same network without memory: " in helps
+    assert "without memory: **reproduced under micro**, **reproduced under macro**" in helps
+    assert "frame by frame: **reproduced under micro**, **reproduced under macro**" in helps
+    assert "best 2-D per-frame model reaches 0.700 (micro), the best 3-D one 0.900" in helps
     assert "moves MemAE 3-D's AUROC by +0.050" in helps
+    assert "Published Ped2 (0.941) uses it." in helps
     assert "boxes hit the anomaly on 25% of anomalous frames" in helps
     assert "`smoke`" not in helps
-    hurts = mv.verdict_markdown(_result(_scores(0.6, 0.7, 0.9, 0.8), profile="smoke"))
-    assert "the memory does not help here." in hurts
-    assert "a per-frame model does as well" in hurts
-    assert "best 2-D per-frame model reaches 0.900" in hurts
+    assert "One seed per model and one synthetic dataset; each claim" in helps
+    real = dataclasses.replace(
+        _result(_scores(0.9, 0.8, 0.7, 0.6)), config=_config(data_root="/data/UCSDped2")
+    )
+    assert "One seed per model and one real dataset; each claim" in mv.verdict_markdown(real)
+    hurts = mv.verdict_markdown(_result(_scores(0.6, 0.7, 0.9, 0.8), "smoke", gains=HURTS))
+    assert "without memory: **reversed under micro**, **reversed under macro**" in hurts
+    assert "frame by frame: **reversed under micro**, **reversed under macro**" in hurts
+    assert "**reversed** here" in hurts and "**reproduced**" not in hurts
+    assert "best 2-D per-frame model reaches 0.900 (micro), the best 3-D one 0.700" in hurts
     assert "`smoke` profile" in hurts
-    # a tie is not "better"
-    tie = mv.verdict_markdown(_result(_scores(0.8, 0.8, 0.8, 0.7)))
-    assert "the memory does not help here." in tie and "a per-frame model does as well" in tie
+    # a tie is not "better": identical models are not resolved (CI [0, 0] contains 0)
+    tie = mv.verdict_markdown(_result(_scores(0.8, 0.8, 0.8, 0.7), gains={}))
+    assert tie.count("**not resolved under micro**, **not resolved under macro**") == 2
+    assert "**not resolved** at this budget (the interval contains 0)" in tie
+    assert "difference +0.000, 95% CI [+0.000, +0.000], 1 seed, 6 test items." in tie
+    assert "**reproduced**" not in tie and "**reversed**" not in tie
 
 
 # --- a tiny run -----------------------------------------------------------------------------------
@@ -246,7 +388,12 @@ def test_tiny_run_end_to_end(tmp_path) -> None:
     result = mv.run(config, paths)
     assert result.summary["videos"].tolist() == [1, 1, 2]
     assert result.models.index[-1] == "MemAE 3-D, paper size (not trained here)"
-    assert set(result.metrics()) == {"models", "best_epochs", "per_kind"}
+    assert set(result.metrics()) == {"models", "best_epochs", "per_kind", "claims"}
+    claims = result.claims()
+    assert [c.n_test for c in claims] == [2] * 4
+    assert {c.verdict for c in claims} <= {"reproduced", "not resolved", "reversed"}
+    text = mv.verdict_markdown(result)
+    assert all(c.sentence() in text for c in claims) and "`smoke` profile" in text
     assert set(result.history["split"]) == {"train", "validation"}
     assert len(result.filmstrip_frames) == 2
     assert len(list(paths.runs(mv.CHAPTER).iterdir())) == len(mv.MODELS)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from recognition_fakes import fake_result
+from recognition_fakes import LABELS_40, right_on, scored
 
+from vidad import stats
 from vidad.config import ConfigError, load_params, stage_params
 from vidad.experiments import r2plus1d
 from vidad.experiments.recognition import results_table
@@ -47,13 +48,15 @@ def test_with_errors_adds_train_accuracy_and_both_errors():
     assert list(table["test error"]) == [0.25, 0.5]
 
 
-def hand_made(r3d: tuple[float, float], r21: tuple[float, float], profile="cpu"):
-    """R3D and R(2+1)D with (train, test) accuracies."""
+def hand_made(r3d: tuple[range, range], r21: tuple[range, range], profile="cpu"):
+    """R3D and R(2+1)D right on (training clips, test clips) of 40 each."""
     results = [
-        fake_result("R3D-18", val=0.5, test=r3d[1], model="r3d_18", params=2000),
-        fake_result("R(2+1)D-18", val=0.5, test=r21[1], model="r2plus1d_18", params=1000),
+        scored("R3D-18", r3d[1], model="r3d_18", params=2000),
+        scored("R(2+1)D-18", r21[1], model="r2plus1d_18", params=1000),
     ]
-    table = r2plus1d.with_errors(results_table(results), [r3d[0], r21[0]])
+    train_outcomes = [(list(LABELS_40), right_on(right)) for right in (r3d[0], r21[0])]
+    train_accuracy = [stats.accuracy(y, p) for y, p in train_outcomes]
+    table = r2plus1d.with_errors(results_table(results), train_accuracy)
     factorization = pd.DataFrame(
         {
             "layer": ["a", "b", "c"],
@@ -67,21 +70,53 @@ def hand_made(r3d: tuple[float, float], r21: tuple[float, float], profile="cpu")
         "r3d_18": {"params": 33_400_000, "gmacs": 41.0},
     }
     return r2plus1d.Result(
-        profile, factorization, pd.DataFrame(), paper, ["a", "b"], results, table
+        profile, factorization, pd.DataFrame(), paper, ["a", "b"], results, table, train_outcomes
     )
 
 
+#: Clips right of 40: nested and far apart (resolved), or as many each way (not resolved).
+LOW, HIGH, SAME_A, SAME_B = range(20), range(36), range(2, 24), range(22)
+#: R3D (train, test) 0.9 / 0.5 and R(2+1)D 0.5 / 0.9.
+MIXED = ((HIGH, LOW), (LOW, HIGH))
+
+
 def test_metrics_schema():
-    metrics = hand_made((0.9, 0.6), (0.8, 0.7)).metrics()
-    assert set(metrics) == {"paper", "variants"}
+    metrics = hand_made(*MIXED).metrics()
+    assert set(metrics) == {"paper", "variants", "claims"}
     assert set(metrics["variants"]) == {"R3D-18", "R(2+1)D-18"}
     assert metrics["variants"]["R3D-18"]["train_accuracy"] == 0.9
     assert type(metrics["variants"]["R3D-18"]["train_accuracy"]) is float
     assert metrics["variants"]["R(2+1)D-18"]["model"] == "r2plus1d_18"
+    test, train = metrics["claims"]
+    assert (
+        set(test)
+        == set(train)
+        == {
+            "claim",
+            "source",
+            "verdict",
+            "difference",
+            "ci_low",
+            "ci_high",
+            "seeds",
+            "n_test",
+            "level",
+            "unit",
+        }
+    )
+    assert test["claim"] == "R(2+1)D-18 has lower test error than R3D-18"
+    assert train["claim"] == "R(2+1)D-18 has lower training error than R3D-18"
+    assert test["source"] == train["source"] == "Tran et al., CVPR 2018, Fig. 4"
+    # signed the paper's way: R3D's error minus R(2+1)D's
+    assert (test["verdict"], test["difference"]) == ("reproduced", pytest.approx(0.4))
+    assert (train["verdict"], train["difference"]) == ("reversed", pytest.approx(-0.4))
+    assert test["ci_low"] > 0 and train["ci_high"] < 0
+    assert (test["seeds"], test["n_test"], train["n_test"]) == (1, 40, 40)
+    assert (test["unit"], train["unit"]) == ("test clips", "training clips")
 
 
 def test_factorization_note_counts_the_convolutions_off_the_rule():
-    text = r2plus1d.factorization_markdown(hand_made((0.9, 0.6), (0.8, 0.7)))
+    text = r2plus1d.factorization_markdown(hand_made(*MIXED))
     assert text.startswith("2 of the 3 factorized convolutions follow the rule exactly")
     assert "ratios between 0.995 and 1." in text
     assert "The other 1 (c) are the second convolutions" in text
@@ -89,28 +124,69 @@ def test_factorization_note_counts_the_convolutions_off_the_rule():
 
 
 def test_complexity_note():
-    text = r2plus1d.complexity_markdown(hand_made((0.9, 0.6), (0.8, 0.7)))
+    text = r2plus1d.complexity_markdown(hand_made(*MIXED))
     assert "R3D-18 here: 33.40M parameters and 41.0 G" in text
     assert "against 31.50M and 40.5 G for R(2+1)D-18" in text
 
 
 @pytest.mark.parametrize(
-    ("r3d", "r21", "verdict"),
+    ("r3d", "r21", "labels", "verdict"),
     [
-        ((0.8, 0.6), (0.9, 0.7), "both lower, as the paper reports"),
-        ((0.8, 0.7), (0.9, 0.6), "lower training error but not lower test error"),
-        ((0.9, 0.6), (0.8, 0.7), "lower test error but not lower training error"),
-        ((0.9, 0.7), (0.9, 0.7), "neither lower: the paper's finding does not reproduce here"),
+        (
+            (LOW, LOW),
+            (HIGH, HIGH),
+            ("reproduced", "reproduced"),
+            "both lower, as the paper reports",
+        ),
+        (
+            (LOW, SAME_B),
+            (HIGH, SAME_A),
+            ("not resolved", "reproduced"),
+            "lower training error but test error not resolved lower",
+        ),
+        (
+            (SAME_B, LOW),
+            (SAME_A, HIGH),
+            ("reproduced", "not resolved"),
+            "lower test error but training error not resolved lower",
+        ),
+        (
+            (HIGH, SAME_B),
+            (LOW, SAME_A),
+            ("not resolved", "reversed"),
+            "neither resolved lower: the paper's finding is not reproduced here",
+        ),
     ],
 )
-def test_verdict_on_the_papers_claim(r3d, r21, verdict):
-    text = r2plus1d.verdict_markdown(hand_made(r3d, r21))
-    assert f"**{verdict}**" in text
+def test_verdict_on_the_papers_claim(r3d, r21, labels, verdict):
+    result = hand_made(r3d, r21)
+    test, train = result.claims()
+    assert (test.verdict, train.verdict) == labels
+    assert test.difference == pytest.approx((len(r21[1]) - len(r3d[1])) / 40)
+    assert train.difference == pytest.approx((len(r21[0]) - len(r3d[0])) / 40)
+    text = r2plus1d.verdict_markdown(result)
+    assert f"**{verdict}** (each difference judged by its paired 95% CI below)" in text
     assert text.startswith("At 0.002M (R3D) vs 0.001M (R(2+1)D) parameters")
-    assert "One seed per network and 4 test clips" in text
+    assert (
+        f"R(2+1)D's training error is {1 - len(r21[0]) / 40:.3f} against "
+        f"{1 - len(r3d[0]) / 40:.3f}" in text
+    )
+    assert "One seed per network and 40 test clips" in text
+    assert text.endswith(f"\n\n- {test.sentence()}\n- {train.sentence()}")
+    assert train.sentence().endswith(", 1 seed, 40 training clips.")
     assert "smoke" not in text
 
 
+def test_training_clips_of_the_two_networks_must_match():
+    result = hand_made(*MIXED)
+    labels, predictions = result.train_outcomes[0]
+    result.train_outcomes[0] = (labels[:-1], predictions[:-1])
+    with pytest.raises(ValueError, match="not scored on the same training clips"):
+        result.claims()
+
+
 def test_verdict_on_smoke_says_so():
-    text = r2plus1d.verdict_markdown(hand_made((0.8, 0.6), (0.9, 0.7), profile="smoke"))
-    assert text.endswith(" On the `smoke` profile these numbers only show that the code runs.")
+    text = r2plus1d.verdict_markdown(hand_made((LOW, LOW), (HIGH, HIGH), profile="smoke"))
+    body, bullets = text.split("\n\n")
+    assert body.endswith(" On the `smoke` profile these numbers only show that the code runs.")
+    assert bullets.count("\n- ") == 1 and bullets.startswith("- R(2+1)D-18 has lower test error")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from recognition_fakes import FakeModel, fake_result
+from recognition_fakes import FakeModel, fake_result, scored
 
 from vidad.config import ConfigError, load_params, stage_params
 from vidad.experiments import slowfast
-from vidad.experiments.recognition import SMOKE_NOTE, results_table
+from vidad.experiments.recognition import SMOKE_NOTE, claims_markdown, results_table
 from vidad.models import published
 from vidad.models.base import InputSpec
 
@@ -80,14 +80,15 @@ def test_fast_share_is_what_slowfast_adds_to_slow_only():
 TINY_INPUT = InputSpec(num_frames=8, crop_size=16, alpha=4)
 
 
-def hand_made(accuracies: dict[str, tuple[float, float]], profile: str = "cpu"):
-    """Variants (by key) with (val, test) accuracies; GMACs 1.0 each, Fast-only 0.25."""
-    keys = list(accuracies)
+def hand_made(outcomes: dict[str, tuple[float, range]], profile: str = "cpu"):
+    """Variants (by key) with (val accuracy, the test clips of 40 they get right); GMACs 1.0
+    each, Fast-only 0.25."""
+    keys = list(outcomes)
     results = [
-        fake_result(
+        scored(
             slowfast.SLOWFAST_VARIANTS[k].label,
-            val=accuracies[k][0],
-            test=accuracies[k][1],
+            outcomes[k][1],
+            val=outcomes[k][0],
             model="slowfast_r50",
             options=slowfast.SLOWFAST_VARIANTS[k].options,
             gmacs=0.25 if k == "fast_only" else 1.0,
@@ -115,16 +116,82 @@ def hand_made(accuracies: dict[str, tuple[float, float]], profile: str = "cpu"):
     )
 
 
+#: The three comparisons of the paper this chapter's variants can test, in claims() order.
+CLAIMS = [
+    ("SlowFast beats Slow-only", "slow_only"),
+    ("Lateral connections help: SlowFast beats SlowFast without laterals", "no_lateral"),
+    ("SlowFast beats Fast-only", "fast_only"),
+]
+
+#: Clips right of 40 for (SlowFast, each other variant) and the verdict of every claim.
+OUTCOMES = [
+    ((range(36), range(20)), "reproduced"),
+    ((range(2, 24), range(22)), "not resolved"),
+    ((range(20), range(36)), "reversed"),
+]
+
+
 def test_metrics_schema():
-    metrics = hand_made({"slowfast": (0.5, 0.5), "slow_only": (0.4, 0.4)}).metrics()
-    assert set(metrics) == {"paper_complexity", "fast_share", "variants"}
+    metrics = hand_made({"slowfast": (0.5, range(28)), "slow_only": (0.4, range(16))}).metrics()
+    assert set(metrics) == {"paper_complexity", "fast_share", "variants", "claims"}
     assert set(metrics["paper_complexity"]) == {key for _, key in slowfast.PAPER_MODELS.values()}
     assert set(metrics["variants"]) == {"SlowFast (time-strided conv)", "Slow-only"}
     assert metrics["variants"]["Slow-only"]["options"] == {"pathways": "slow"}
+    (claim,) = metrics["claims"]
+    assert set(claim) == {
+        "claim",
+        "source",
+        "verdict",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "seeds",
+        "n_test",
+        "level",
+        "unit",
+    }
+    assert (claim["claim"], claim["verdict"]) == ("SlowFast beats Slow-only", "reproduced")
+    assert claim["source"] == published.SLOWFAST_SOURCE
+    assert claim["difference"] == pytest.approx(0.3)  # SlowFast minus Slow-only
+    assert 0 < claim["ci_low"] < 0.3 < claim["ci_high"]
+    assert (claim["seeds"], claim["n_test"]) == (1, 40)
+
+
+@pytest.mark.parametrize(("outcomes", "label"), OUTCOMES)
+def test_each_claim_is_decided_by_its_paired_interval(outcomes, label):
+    ours, others = outcomes
+    result = hand_made({"slowfast": (0.5, ours)} | {key: (0.5, others) for _, key in CLAIMS})
+    claims = result.claims()
+    assert [(v.claim, v.verdict) for v in claims] == [(claim, label) for claim, _ in CLAIMS]
+    assert all(v.difference == pytest.approx((len(ours) - len(others)) / 40) for v in claims)
+    assert result.metrics()["claims"] == [v.as_dict() for v in claims]
+    text = slowfast.verdict_markdown(result)
+    assert text.endswith("\n\n" + claims_markdown(claims))
+    assert all(f"- {v.sentence()}" in text for v in claims)
+    assert text.count(f"**{label}") == 3
+
+
+def test_claims_are_only_those_the_trained_variants_can_test():
+    mixed = hand_made(
+        {
+            "slowfast": (0.5, range(4, 26)),
+            "no_lateral": (0.5, range(22)),  # as many clips right each way: not resolved
+            "slow_only": (0.5, range(10)),
+            "fast_only": (0.5, range(40)),
+        }
+    )
+    assert [v.verdict for v in mixed.claims()] == ["reproduced", "not resolved", "reversed"]
+    no_slowfast = hand_made({"slow_only": (0.5, range(20)), "fast_only": (0.5, range(30))})
+    assert no_slowfast.claims() == [] and no_slowfast.metrics()["claims"] == []
+    text = slowfast.verdict_markdown(no_slowfast)
+    assert "against 0.500 for Slow-only (SlowFast was not trained here) (published:" in text
+    assert "resolved" not in text and "\n" not in text
 
 
 def test_tables_of_the_trained_variants():
-    result = hand_made({"slowfast": (0.5, 0.5), "fast_only": (0.4, 0.4), "beta_1_4": (0.1, 0.2)})
+    result = hand_made(
+        {"slowfast": (0.5, range(20)), "fast_only": (0.4, range(16)), "beta_1_4": (0.1, range(8))}
+    )
     sizes = slowfast.sizes_table(result)
     assert list(sizes["slow frames"].astype(object).fillna(-1)) == [2, -1, 2]
     assert list(sizes["fast frames"]) == [8, 8, 8]
@@ -133,7 +200,7 @@ def test_tables_of_the_trained_variants():
 
 
 def test_complexity_and_fast_share_sentences():
-    result = hand_made({"slowfast": (0.5, 0.5)})
+    result = hand_made({"slowfast": (0.5, range(20))})
     text = slowfast.complexity_markdown(result)
     assert "The largest relative difference is +25.0%, for b." in text
     assert "(0.01M parameters for SlowFast, 0.010M for Fast-only" in text
@@ -149,40 +216,62 @@ def test_complexity_and_fast_share_sentences():
 def test_verdict_when_the_paper_holds():
     result = hand_made(
         {
-            "slowfast": (0.6, 0.7),
-            "time_strided_sampling": (0.7, 0.5),
-            "slow_only": (0.5, 0.4),
-            "fast_only": (0.2, 0.1),
+            "slowfast": (0.6, range(28)),
+            "time_strided_sampling": (0.7, range(20)),
+            "slow_only": (0.5, range(16)),
+            "fast_only": (0.2, range(4)),
         }
     )
     text = slowfast.verdict_markdown(result)
-    assert text.startswith("**SlowFast beats Slow-only here**: test accuracy 0.700 against 0.400")
+    assert text.startswith("SlowFast against Slow-only: test accuracy 0.700 against 0.400")
     assert "for 0% more multiply-adds per clip" in text
     assert "validation picks **SlowFast (time-strided sampling)** (0.700)" in text
     assert "on test the best is **SlowFast (time-strided conv)** (0.700)" in text
     assert "all within 0.2 points." in text
-    assert "Fast-only (12k parameters) reaches test accuracy 0.100, against 0.700 for" in text
-    assert "below every other variant, as in the paper" in text
-    assert "unlike the paper" not in text
-    assert text.endswith(
-        "One seed per variant and 4 test clips: differences of a few points are within noise."
+    assert (
+        "Fast-only (12k parameters) reaches test accuracy 0.100, against 0.700 for "
+        "SlowFast (time-strided conv): resolved below SlowFast, as in the paper (published:"
+    ) in text
+    assert "unlike the paper" not in text and "thin network" not in text
+    body, bullets = text.split("\n\n")
+    assert body.endswith(
+        "One seed per variant and 40 test clips: differences of a few points are within noise."
     )
+    claims = result.claims()
+    assert [(v.claim, v.verdict) for v in claims] == [
+        ("SlowFast beats Slow-only", "reproduced"),
+        ("SlowFast beats Fast-only", "reproduced"),
+    ]
+    assert bullets == claims_markdown(claims)
 
 
-def test_verdict_when_it_does_not_on_smoke():
-    text = slowfast.verdict_markdown(
-        hand_made(
-            {"slowfast": (0.4, 0.3), "slow_only": (0.5, 0.4), "fast_only": (0.6, 0.5)},
-            profile="smoke",
-        )
+@pytest.mark.parametrize(
+    ("fast_only", "words"),
+    [
+        (range(2, 24), "*not* resolved below SlowFast, unlike the paper"),
+        (range(40), "resolved *above* SlowFast, unlike the paper"),
+    ],
+)
+def test_verdict_when_it_does_not_on_smoke(fast_only, words):
+    result = hand_made(
+        {
+            "slowfast": (0.4, range(22)),
+            "slow_only": (0.5, range(30)),
+            "fast_only": (0.6, fast_only),
+        },
+        profile="smoke",
     )
-    assert text.startswith("**SlowFast does not beat Slow-only here**")
+    text = slowfast.verdict_markdown(result)
+    assert text.startswith("SlowFast against Slow-only: test accuracy 0.550 against 0.750")
     assert "Among the lateral connections" not in text  # one lateral only
-    assert "*not* below every other variant, unlike the paper" in text
+    assert f": {words} (published:" in text
     assert "on our reversed pairs the motion it sees" in text
-    assert text.endswith(SMOKE_NOTE)
+    body, bullets = text.split("\n\n")
+    assert body.endswith(SMOKE_NOTE)
+    assert "- SlowFast beats Slow-only (" in bullets and "**reversed** here" in bullets
 
 
 def test_verdict_of_fast_only_alone_has_no_comparison():
-    text = slowfast.verdict_markdown(hand_made({"fast_only": (0.6, 0.5)}))
-    assert text.startswith("One seed per variant")
+    result = hand_made({"fast_only": (0.6, range(20))})
+    assert result.claims() == []
+    assert slowfast.verdict_markdown(result).startswith("One seed per variant")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from recognition_fakes import fake_result
+from recognition_fakes import fake_result, scored
 
 from vidad.config import ConfigError, load_params, stage_params
 from vidad.experiments import timesformer
-from vidad.experiments.recognition import SMOKE_NOTE, results_table
+from vidad.experiments.recognition import SMOKE_NOTE, claims_markdown, results_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,18 +88,83 @@ def hand_made(
     )
 
 
-def scheme(label: str, labels, predictions, test: float = 0.5):
+def scheme(label: str, labels, predictions, test: float | None = None):
+    """A trained scheme; its test accuracy is its predictions' unless ``test`` is given."""
     return fake_result(label, val=0.5, test=test, labels=labels, predictions=predictions)
 
 
 def test_metrics_schema_and_paper_table():
     result = hand_made({"space_only": scheme("space only", [0, 1], [0, 1])})
     metrics = result.metrics()
-    assert set(metrics) == {"paper_params", "paper_gmacs", "variants"}
+    assert set(metrics) == {"paper_params", "paper_gmacs", "variants", "claims"}
     assert metrics["paper_params"]["divided_space_time"] == 121_000_000
     assert metrics["paper_gmacs"]["space_only"] == 180.0
     assert set(metrics["variants"]) == {"space only"}
+    assert metrics["claims"] == []  # nothing to compare space-only with
     assert result.paper_table["parameter difference"].round(6).tolist() == [0.0, 0.0, 0.406977]
+
+
+#: The claims of the three schemes, in claims() order.
+CLAIMS = [
+    "Divided space time attention beats space-only attention",
+    "Joint space time attention beats space-only attention",
+    "Divided space-time attention tells the direction of time better than space-only attention",
+]
+
+
+def three_schemes(divided: range, joint: range, space_only: range) -> timesformer.Result:
+    """The three schemes right on those test clips of 40, each miss the time-reversed twin
+    (right pair, wrong direction): test and direction accuracy are both hits / 40."""
+    return hand_made(
+        {
+            "divided_space_time": scored("divided space time", divided),
+            "joint_space_time": scored("joint space time", joint),
+            "space_only": scored("space only", space_only),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "label"),
+    [
+        ((range(36), range(20)), "reproduced"),
+        ((range(2, 24), range(22)), "not resolved"),
+        ((range(20), range(36)), "reversed"),
+    ],
+)
+def test_each_claim_is_decided_by_its_paired_interval(outcomes, label):
+    across_frames, space_only = outcomes
+    result = three_schemes(across_frames, across_frames, space_only)
+    claims = result.claims()
+    assert [(v.claim, v.verdict) for v in claims] == [(claim, label) for claim in CLAIMS]
+    gap = (len(across_frames) - len(space_only)) / 40  # the paper's way: theirs minus space-only
+    assert all(v.difference == pytest.approx(gap) for v in claims)
+    assert all(
+        v.source == "Bertasius et al., TimeSformer, ICML 2021, Table 1 (SSv2)" for v in claims
+    )
+    entries = result.metrics()["claims"]
+    assert entries == [v.as_dict() for v in claims]
+    assert all((e["seeds"], e["n_test"]) == (1, 40) for e in entries)
+    assert all(e["ci_low"] <= e["difference"] <= e["ci_high"] for e in entries)
+    text = timesformer.verdict_markdown(result)
+    assert text.endswith("\n\n" + claims_markdown(claims))
+    assert all(f"- {v.sentence()}" in text for v in claims)
+
+
+def test_the_direction_claim_is_not_the_accuracy_claim():
+    # both right on the same 20 clips; divided misses into the other pair (direction 20 / 20),
+    # space-only into the reversed twin (direction 20 / 40)
+    result = hand_made(
+        {
+            "divided_space_time": scored("divided space time", range(20), miss="other_pair"),
+            "space_only": scored("space only", range(20)),
+        }
+    )
+    accuracy, direction = result.claims()
+    assert (accuracy.claim, accuracy.verdict) == (CLAIMS[0], "not resolved")
+    assert accuracy.difference == 0.0
+    assert (direction.claim, direction.verdict) == (CLAIMS[2], "reproduced")
+    assert direction.difference == pytest.approx(0.5) and direction.ci_low > 0
 
 
 def test_attention_cost_note_detects_whether_fvcore_counts_the_products():
@@ -137,29 +202,45 @@ def test_verdict_when_space_only_is_blind_to_order():
     blind = [0, 1] * 25 + [1, 0] * 25  # half the directions right: 0.5
     result = hand_made(
         {
-            "divided_space_time": scheme("divided space time", labels, labels, test=0.9),
-            "space_only": scheme("space only", labels, blind, test=0.4),
+            "divided_space_time": scheme("divided space time", labels, labels),
+            "space_only": scheme("space only", labels, blind),
         }
     )
     text = timesformer.verdict_markdown(result)
     assert text.startswith(
         "**Space-only** attention's direction accuracy is **0.500** over the 100 test clips"
     )
-    assert "lands within 0.5 +/- 0.10 about 95% of the time" in text
-    assert "this one is inside that range." in text
+    assert (
+        "its 95% Wilson interval is [0.40, 0.60], which contains 0.5: not distinguishable from "
+        "a model blind to order." in text
+    )
     assert "Its pair accuracy (1.000) is what appearance alone gives." in text
-    assert "Divided space time: direction accuracy 1.000 (above space-only's)" in text
-    assert "test accuracy 0.900 against 0.400 for space-only." in text
+    assert (
+        "Divided space time: direction accuracy 1.000, test accuracy 1.000 against 0.500 for "
+        "space-only." in text
+    )
     assert "Joint space time" not in text
     assert "loses 22.9 points to divided attention on SSv2 but only 1.1 on Kinetics-400." in text
-    assert "One seed per scheme and 100 test clips" in text
+    body, bullets = text.split("\n\n")
+    assert body.endswith(
+        "One seed per scheme and 100 test clips: differences of a few points are within noise."
+    )
+    claims = result.claims()
+    assert [(v.claim, v.verdict, v.n_test) for v in claims] == [
+        (CLAIMS[0], "reproduced", 100),
+        (CLAIMS[2], "reproduced", 100),
+    ]
+    assert bullets == claims_markdown(claims)
     assert SMOKE_NOTE not in text
 
 
 def test_verdict_outside_the_range_and_with_too_few_clips():
     labels = [0, 1] * 50
     outside = hand_made({"space_only": scheme("space only", labels, labels)})
-    assert "outside it (by chance, or through something" in timesformer.verdict_markdown(outside)
+    assert (
+        "its 95% Wilson interval is [0.96, 1.00], which excludes 0.5 (by chance, or through "
+        "something" in timesformer.verdict_markdown(outside)
+    )
     few = hand_made({"space_only": scheme("space only", [0, 1, 2], [0, 1, 2])}, profile="smoke")
     text = timesformer.verdict_markdown(few)
     assert "over the 3 test clips it put in the right pair; too few clips to tell" in text
@@ -168,4 +249,7 @@ def test_verdict_outside_the_range_and_with_too_few_clips():
 
 def test_verdict_without_space_only_is_the_caveat_alone():
     result = hand_made({"joint_space_time": scheme("joint space time", [0], [0])})
-    assert timesformer.verdict_markdown(result).startswith("One seed per scheme and 1 test clips")
+    assert result.claims() == []
+    assert timesformer.verdict_markdown(result) == (
+        "One seed per scheme and 1 test clips: differences of a few points are within noise."
+    )

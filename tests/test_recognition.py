@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
@@ -213,3 +214,136 @@ def test_shared_sentences_and_pair_heatmap():
     assert noise_note([right], "network") == (
         "One seed per network and 4 test clips: differences of a few points are within noise."
     )
+
+
+# --- claims: paired verdicts of two variants tested on the same clips -----------------------------
+
+
+def test_accuracy_claim_pairs_the_test_clips():
+    from recognition_fakes import scored
+
+    from vidad.experiments.recognition import accuracy_claim
+
+    def claim(better: range, worse: range):
+        return accuracy_claim("A beats B", "a paper", scored("A", better), scored("B", worse))
+
+    reproduced = claim(range(36), range(20))  # 16 clips right for A only
+    assert reproduced.verdict == "reproduced" and reproduced.difference == pytest.approx(0.4)
+    assert 0 < reproduced.ci_low < 0.4 < reproduced.ci_high
+    assert (reproduced.claim, reproduced.source, reproduced.seeds, reproduced.n_test) == (
+        "A beats B",
+        "a paper",
+        1,
+        40,
+    )
+    # the same accuracies on clips shifted by two: 2 right for A only, 2 for B only
+    unresolved = claim(range(2, 24), range(22))
+    assert unresolved.verdict == "not resolved" and unresolved.difference == 0.0
+    assert unresolved.ci_low < 0 < unresolved.ci_high
+    reversed_ = claim(range(20), range(36))
+    assert reversed_.verdict == "reversed" and reversed_.difference == pytest.approx(-0.4)
+    assert (reversed_.ci_low, reversed_.ci_high) == (-reproduced.ci_high, -reproduced.ci_low)
+    assert claim(range(36), range(20)) == reproduced  # seeded: the same CI on a re-run
+
+
+def test_claims_refuse_variants_tested_on_different_clips():
+    from recognition_fakes import LABELS_40, fake_result, scored
+
+    from vidad.experiments.recognition import accuracy_claim, direction_claim
+
+    a = scored("A", range(36))
+    other_order = fake_result("B", val=0.5, labels=LABELS_40[::-1])
+    fewer = fake_result("C", val=0.5, labels=LABELS_40[:-1])
+    renamed = scored("D", range(20), classes=("stand_up", "sit_down", "raise_arms", "lower_arms"))
+    for claim in (accuracy_claim, direction_claim):
+        for b in (other_order, fewer, renamed):
+            with pytest.raises(ValueError, match=f"A and {b.variant.label} were not tested on"):
+                claim("A beats B", "a paper", a, b)
+
+
+def test_direction_claim_counts_the_clips_in_the_right_pair_only():
+    from recognition_fakes import scored
+
+    from vidad.experiments.recognition import direction_claim
+
+    # A: right on 20 clips, the others in the wrong pair: direction 20 / 20
+    # B: right on 20 clips, the others the reversed twin: direction 20 / 40
+    a = scored("A", range(20), miss="other_pair")
+    b = scored("B", range(20))
+    assert a.order_scores()["direction_accuracy"] == 1.0
+    assert b.order_scores()["direction_accuracy"] == 0.5
+    better = direction_claim("A sees order better", "a paper", a, b)
+    assert better.verdict == "reproduced" and better.difference == pytest.approx(0.5)
+    assert 0 < better.ci_low < 0.5 < better.ci_high
+    worse = direction_claim("B sees order better", "a paper", b, a)
+    assert worse.verdict == "reversed" and worse.difference == pytest.approx(-0.5)
+    same = direction_claim("B sees order better", "a paper", b, scored("C", range(2, 22)))
+    assert same.verdict == "not resolved" and same.difference == 0.0
+
+
+def test_direction_claim_without_a_pair_clip_is_not_resolved():
+    from recognition_fakes import fake_result
+
+    from vidad.experiments.recognition import direction_claim
+
+    classes = ("jump", "run")  # no reversed pair: direction accuracy undefined
+    a = fake_result("A", val=0.5, labels=[0, 1] * 5, classes=classes)
+    b = fake_result("B", val=0.5, labels=[0, 1] * 5, predictions=[1, 0] * 5, classes=classes)
+    verdict = direction_claim("A sees order better", "a paper", a, b)
+    assert verdict.verdict == "not resolved"
+    assert all(math.isnan(x) for x in (verdict.difference, verdict.ci_low, verdict.ci_high))
+
+
+def test_claims_markdown_is_one_bullet_per_sentence():
+    from recognition_fakes import scored
+
+    from vidad.experiments.recognition import accuracy_claim, claims_markdown
+
+    a, b = scored("A", range(36)), scored("B", range(20))
+    claims = [accuracy_claim("A beats B", "p", a, b), accuracy_claim("B beats A", "p", b, a)]
+    text = claims_markdown(claims)
+    assert text.splitlines() == [f"- {v.sentence()}" for v in claims]
+    assert text.startswith("- A beats B (p): **reproduced**; difference +0.400, 95% CI [")
+    assert text.endswith(", 1 seed, 40 test clips.")
+    assert "- B beats A (p): **reversed** here; difference -0.400" in text
+    assert claims_markdown([]) == ""
+
+
+def test_train_split_predictions_scores_the_training_clips_without_augmentation(
+    monkeypatch, tmp_path
+):
+    from recognition_fakes import fake_result
+
+    import vidad.experiments.recognition as recognition
+    from vidad.models.base import InputSpec
+    from vidad.paths import Paths
+
+    made = {}
+
+    class TrainClips(torch.utils.data.Dataset):
+        def __init__(self, root, split, cache, cache_root, transform, classes):
+            made.update(root=root, split=split, cache_root=cache_root)
+            made.update(transform=transform, classes=classes, frames=cache.num_frames)
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return {"video": torch.tensor([float(i)]), "label": i % 3}
+
+    class Model(torch.nn.Module):
+        input_spec = InputSpec(num_frames=8, crop_size=16)
+
+        def forward(self, x):  # predicts class 1 for every clip but the first
+            return torch.nn.functional.one_hot((x[:, 0] > 0).long(), 3).float()
+
+    monkeypatch.setattr(recognition, "CachedClipDataset", TrainClips)
+    monkeypatch.setattr(recognition, "clip_transform", lambda spec, setup, train: ("eval", train))
+    result = fake_result("A", val=0.5, classes=("a", "b", "c"), fake_model=Model())
+    paths = Paths("smoke", tmp_path)
+    labels, predictions = recognition.train_split_predictions(result, make_setup(), paths)
+    assert (labels, predictions) == ([0, 1, 2, 0, 1, 2], [0, 1, 1, 1, 1, 1])
+    assert made["split"] == "train" and made["transform"] == ("eval", False)
+    assert made["classes"] == ["a", "b", "c"] and made["frames"] == 8
+    assert made["root"] == paths.synth("synth-actions")
+    assert made["cache_root"] == paths.cache / "synth-actions"

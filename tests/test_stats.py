@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
+from sklearn.metrics import roc_auc_score
 
 from vidad import stats
+from vidad.anomaly import video_recon as vr
 from vidad.stats import Interval
 
 
@@ -151,3 +153,132 @@ def test_verdict_follows_the_interval(low: float, high: float, expected: str) ->
     assert (
         f"[{low:+.3f}, {high:+.3f}]" in v.sentence() and "3 seeds, 140 test items" in v.sentence()
     )
+
+
+# --- group_bootstrap: whole test videos resampled ---------------------------------------------
+
+
+def _micro(labels: list[np.ndarray], scores: list[np.ndarray]) -> float:
+    return vr.frame_auroc(scores, labels, "micro")
+
+
+def _macro(labels: list[np.ndarray], scores: list[np.ndarray]) -> float:
+    return vr.frame_auroc(scores, labels, "macro")
+
+
+def _videos(seed: int, n: int = 8, frames: int = 20) -> tuple[list, list, list]:
+    """``n`` videos with anomalous frames 5-14; model a separates them better than b."""
+    rng = np.random.default_rng(seed)
+    y = [np.r_[np.zeros(5), np.ones(10), np.zeros(frames - 15)].astype(bool)] * n
+    a = [rng.random(frames) + 0.8 * lab for lab in y]
+    b = [rng.random(frames) + 0.3 * lab for lab in y]
+    return y, a, b
+
+
+@pytest.mark.parametrize("metric", [_micro, _macro])
+def test_group_bootstrap_of_identical_models_is_zero_and_swaps_sign(metric) -> None:
+    y, a, b = _videos(0)
+    same = stats.group_bootstrap(metric, y, a, a, n_boot=200)
+    assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
+    ab = stats.group_bootstrap(metric, y, a, b, n_boot=400, seed=5)
+    ba = stats.group_bootstrap(metric, y, b, a, n_boot=400, seed=5)
+    assert ba.estimate == pytest.approx(-ab.estimate)
+    assert (ba.low, ba.high) == pytest.approx((-ab.high, -ab.low))
+    assert ab.low > 0  # 0.8 against 0.3 of separation, on 8 videos of 20 frames: resolved
+    with pytest.raises(ValueError, match="one label array"):
+        stats.group_bootstrap(metric, y, a, b[:-1])
+    with pytest.raises(ValueError, match="one label array"):
+        stats.group_bootstrap(metric, [], [], [])
+
+
+def test_group_bootstrap_estimate_by_hand_with_sklearn() -> None:
+    # three videos; the third has no anomaly (it counts in micro, is skipped by macro)
+    y = [np.array([0, 0, 1, 1, 0]), np.array([0, 1, 1, 0]), np.array([0, 0, 0])]
+    a = [
+        np.array([0.1, 0.2, 0.9, 0.8, 0.3]),
+        np.array([0.5, 0.45, 0.7, 0.4]),
+        np.array([0.2, 0.1, 0.3]),
+    ]
+    b = [
+        np.array([0.1, 0.9, 0.2, 0.8, 0.3]),
+        np.array([0.5, 0.4, 0.7, 0.6]),
+        np.array([0.9, 0.1, 0.3]),
+    ]
+    micro = roc_auc_score(np.concatenate(y), np.concatenate(a)) - roc_auc_score(
+        np.concatenate(y), np.concatenate(b)
+    )
+    macro = np.mean([roc_auc_score(y[i], a[i]) for i in (0, 1)]) - np.mean(
+        [roc_auc_score(y[i], b[i]) for i in (0, 1)]
+    )
+    # by hand: a ranks video 1 perfectly and video 2 at 3/4 (0.45 under 0.5); b gets 3 and 2 of
+    # the 6 and 4 (anomalous, normal) pairs right, 1/2 and 1/2 -> macro +0.375
+    assert macro == pytest.approx((1 + 0.75) / 2 - (0.5 + 0.5) / 2)
+    assert stats.group_bootstrap(_micro, y, a, b, n_boot=50).estimate == pytest.approx(micro)
+    assert stats.group_bootstrap(_macro, y, a, b, n_boot=50).estimate == pytest.approx(macro)
+
+
+def test_group_bootstrap_interval_of_two_videos_by_hand() -> None:
+    # two videos: a resample is {0, 0}, {0, 1} or {1, 1}, and a video twice over has its own
+    # AUROC, so the 2.5% and 97.5% percentiles are the smallest and largest of three values
+    y = [np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1, 0])]
+    a = [np.array([0.1, 0.2, 0.9, 0.8]), np.array([0.3, 0.2, 0.1, 0.5, 0.4])]
+    b = [np.array([0.1, 0.9, 0.2, 0.8]), np.array([0.3, 0.9, 0.1, 0.8, 0.4])]
+    one = [roc_auc_score(y[i], a[i]) - roc_auc_score(y[i], b[i]) for i in (0, 1)]  # +1/2, -1/2
+    both = roc_auc_score(np.concatenate(y), np.concatenate(a)) - roc_auc_score(
+        np.concatenate(y), np.concatenate(b)
+    )
+    for metric, pair in ((_micro, both), (_macro, np.mean(one))):
+        ci = stats.group_bootstrap(metric, y, a, b, n_boot=2000)
+        assert ci.estimate == pytest.approx(pair)
+        assert (ci.low, ci.high) == pytest.approx((min(*one, pair), max(*one, pair)))
+
+
+def test_group_bootstrap_is_wider_than_a_frame_bootstrap_for_correlated_frames() -> None:
+    """Frames of one video share its difficulty: which model wins is decided per video. A frame
+    bootstrap treats 12 x 60 frames as independent and is far too sure; resampling whole videos
+    sees that the gap depends on which videos were drawn."""
+    rng = np.random.default_rng(7)
+    videos, frames = 12, 60
+    y = [np.ones(frames, int)] * videos
+    gap = rng.choice([-0.4, 0.5], videos)  # a's accuracy minus b's, per video
+    a = [(rng.random(frames) < 0.5 + g / 2).astype(int) for g in gap]
+    b = [(rng.random(frames) < 0.5 - g / 2).astype(int) for g in gap]
+
+    def pooled(labels: list[np.ndarray], outputs: list[np.ndarray]) -> float:
+        return stats.accuracy(np.concatenate(labels), np.concatenate(outputs))
+
+    by_video = stats.group_bootstrap(pooled, y, a, b, n_boot=1000)
+    by_frame = stats.paired_bootstrap(
+        stats.accuracy, np.concatenate(y), np.concatenate(a), np.concatenate(b), n_boot=1000
+    )
+    assert by_video.estimate == pytest.approx(by_frame.estimate)
+    assert by_video.high - by_video.low > 3 * (by_frame.high - by_frame.low)
+    # here it changes the verdict: 8 videos of 12 favour a, which frames alone call settled
+    assert by_frame.low > 0 and by_video.low < 0 < by_video.high
+
+
+def test_group_bootstrap_leaves_out_resamples_without_an_anomaly() -> None:
+    """A resample of normal videos only has no AUROC (NaN): it is left out of the percentiles,
+    which is the bootstrap conditioned on a defined metric (as redrawing it would be)."""
+    y = [np.array([0, 1, 1, 0]), np.zeros(4, int), np.zeros(3, int)]
+    a = [np.array([0.1, 0.9, 0.8, 0.2]), np.array([0.3, 0.5, 0.4, 0.2]), np.array([0.6, 0.1, 0.2])]
+    b = [np.array([0.1, 0.5, 0.8, 0.9]), np.array([0.3, 0.5, 0.4, 0.2]), np.array([0.6, 0.7, 0.2])]
+    ci = stats.group_bootstrap(_micro, y, a, b, n_boot=300, seed=2)
+    # the same draws by hand: about (2/3)^3 = 30% of them hold no anomalous video
+    rng = np.random.default_rng(2)
+    draws = []
+    for _ in range(300):
+        idx = rng.integers(0, 3, 3)
+        yy = [y[j] for j in idx]
+        draws.append(_micro(yy, [a[j] for j in idx]) - _micro(yy, [b[j] for j in idx]))
+    draws = np.array(draws)
+    assert 0.2 < np.isnan(draws).mean() < 0.4
+    expected = np.percentile(draws[~np.isnan(draws)], [2.5, 97.5])
+    assert np.isfinite([ci.low, ci.high]).all()
+    assert (ci.low, ci.high) == pytest.approx(tuple(expected))
+    # no anomalous video at all: no defined resample, a NaN interval, and no verdict either way
+    normal = stats.group_bootstrap(_micro, y[1:], a[1:], b[1:], n_boot=50)
+    assert np.isnan([normal.estimate, normal.low, normal.high]).all()
+    assert stats.verdict("a beats b", "test", normal, 1, 2).verdict == "not resolved"
+    # the defined resamples decide: each holds video 1, which a ranks better (1 against 1/2)
+    assert ci.low > 0 and stats.verdict("a beats b", "test", ci, 1, 3).verdict == "reproduced"

@@ -53,6 +53,22 @@ def test_micro_macro_and_normalized_auroc_differ_as_documented() -> None:
     assert np.isnan(frame_auroc([np.ones(3)], [np.zeros(3)]))
 
 
+def test_frame_auroc_equals_sklearn_with_ties() -> None:
+    """frame_auroc is rank-based (fast enough for a bootstrap); ties count half, as in sklearn."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    labels = [rng.random(30) < 0.3 for _ in range(4)]
+    scores = [np.round(rng.random(30) + 0.3 * y, 1) for y in labels]  # many tied scores
+    assert frame_auroc(scores, labels, "micro") == pytest.approx(
+        roc_auc_score(np.concatenate(labels), np.concatenate(scores)), abs=1e-12
+    )
+    assert frame_auroc(scores, labels, "macro") == pytest.approx(
+        np.mean([roc_auc_score(y, s) for y, s in zip(labels, scores, strict=True)]), abs=1e-12
+    )
+    assert np.isnan(frame_auroc([np.ones(3)], [np.ones(3)], "macro"))
+
+
 def test_pixel_auroc_and_frame_scores() -> None:
     maps = [np.zeros((2, 4, 4), np.float32)]
     masks = [np.zeros((2, 4, 4), bool)]

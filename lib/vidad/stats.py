@@ -9,6 +9,7 @@ the same resample. Two numbers compared with ``>`` say nothing about that; an in
 - :func:`mcnemar`: exact McNemar test of two paired accuracies (only discordant items count).
 - :func:`paired_bootstrap`: percentile CI of ``metric(a) - metric(b)`` over test items.
 - :func:`seed_item_bootstrap`: the same with seeds *and* test items resampled together.
+- :func:`group_bootstrap`: the same when items come in groups (frames of a test video).
 - :func:`chance_accuracy`, :func:`chance_average_precision`: what a random scorer gets for the
   class balance at hand (AP of a random scorer is about the positive rate, not 0.5).
 - :func:`verdict`: the paper's direction and our paired CI -> ``reproduced`` (CI above 0),
@@ -131,8 +132,13 @@ def _resample_indices(rng: np.random.Generator, labels: np.ndarray, stratify: bo
 
 
 def _percentile_interval(estimate: float, draws: np.ndarray, level: float) -> Interval:
+    """Percentile interval; resamples where the metric is undefined (NaN) are left out, and an
+    interval with no defined resample is NaN (so :func:`verdict` says "not resolved")."""
     tail = 100 * (1 - level) / 2
-    low, high = np.percentile(draws, [tail, 100 - tail])
+    defined = draws[np.isfinite(draws)]
+    if not len(defined):
+        return Interval(float(estimate), float("nan"), float("nan"), level)
+    low, high = np.percentile(defined, [tail, 100 - tail])
     return Interval(float(estimate), float(low), float(high), level)
 
 
@@ -206,6 +212,37 @@ def seed_item_bootstrap(
     return _percentile_interval(mean_difference(np.arange(seeds), everyone), draws, level)
 
 
+def group_bootstrap(
+    metric: Callable[[list[np.ndarray], list[np.ndarray]], float],
+    labels: Sequence[np.ndarray],
+    outputs_a: Sequence[np.ndarray],
+    outputs_b: Sequence[np.ndarray],
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Interval:
+    """Paired CI when test items come in groups (the frames of a video): whole groups are
+    resampled, because frames of one video are not independent draws.
+
+    ``metric(labels_per_group, outputs_per_group)`` scores a list of groups (e.g. micro
+    AUROC pools the frames, macro averages per-video AUROCs); both models are scored on the
+    same resampled groups.
+    """
+    if not (len(labels) == len(outputs_a) == len(outputs_b)) or len(labels) == 0:
+        raise ValueError("need one label array and one output array per group, for both models")
+    y = [np.asarray(v) for v in labels]
+    a = [np.asarray(v) for v in outputs_a]
+    b = [np.asarray(v) for v in outputs_b]
+    rng = np.random.default_rng(seed)
+    draws = np.empty(n_boot)
+    for i in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        yy = [y[j] for j in idx]
+        draws[i] = metric(yy, [a[j] for j in idx]) - metric(yy, [b[j] for j in idx])
+    return _percentile_interval(metric(y, a) - metric(y, b), draws, level)
+
+
 # --- chance levels -------------------------------------------------------------------------------
 
 
@@ -259,6 +296,7 @@ class Verdict:
     seeds: int
     n_test: int
     level: float = 0.95
+    unit: str = "test items"  # what n_test counts: test clips, test videos, test sequences...
 
     def as_dict(self) -> dict[str, Any]:
         """The entry of a chapter's ``claims`` list in its metrics JSON."""
@@ -267,7 +305,7 @@ class Verdict:
     def sentence(self) -> str:
         """The verdict as the book states it, numbers included."""
         ci = f"{self.level:.0%} CI [{self.ci_low:+.3f}, {self.ci_high:+.3f}]"
-        budget = f"{self.seeds} seed{'s' if self.seeds != 1 else ''}, {self.n_test} test items"
+        budget = f"{self.seeds} seed{'s' if self.seeds != 1 else ''}, {self.n_test} {self.unit}"
         said = {
             "reproduced": "**reproduced**",
             "reversed": "**reversed** here",
@@ -279,7 +317,14 @@ class Verdict:
         )
 
 
-def verdict(claim: str, source: str, difference: Interval, seeds: int, n_test: int) -> Verdict:
+def verdict(
+    claim: str,
+    source: str,
+    difference: Interval,
+    seeds: int,
+    n_test: int,
+    unit: str = "test items",
+) -> Verdict:
     """Reproduced when the whole CI is above 0, reversed when below, not resolved otherwise."""
     if difference.low > 0:
         label: VerdictLabel = "reproduced"
@@ -297,4 +342,5 @@ def verdict(claim: str, source: str, difference: Interval, seeds: int, n_test: i
         seeds,
         n_test,
         difference.level,
+        unit,
     )

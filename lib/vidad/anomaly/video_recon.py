@@ -33,6 +33,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import TensorDataset
 
+from vidad.anomaly.metrics import auroc as _rank_auroc
 from vidad.models.memae import memae_loss
 from vidad.train import TrainConfig, fit, load_checkpoint, make_loader
 from vidad.train.classify import run_directory
@@ -183,7 +184,12 @@ def frame_auroc(
     average: str = "micro",
     normalize: bool = False,
 ) -> float:
-    """Frame-level AUROC over test videos: ``micro`` pools frames, ``macro`` averages videos."""
+    """Frame-level AUROC over test videos: ``micro`` pools frames, ``macro`` averages videos.
+
+    NaN where undefined: micro when the pooled frames are all of one class, macro when no video
+    has both. Rank-based (equal to sklearn's ``roc_auc_score``, ties counted half), so cheap
+    enough for the chapter's bootstrap over test videos.
+    """
     if average not in ("micro", "macro"):
         raise ValueError(f"average must be 'micro' or 'macro', got {average!r}")
     if len(scores) != len(labels):
@@ -193,9 +199,9 @@ def frame_auroc(
         y = np.concatenate(labels)
         if y.min() == y.max():
             return float("nan")
-        return float(roc_auc_score(y, np.concatenate(scores)))
+        return _rank_auroc(np.concatenate(scores), y)
     per_video = [
-        roc_auc_score(y, s) for s, y in zip(scores, labels, strict=True) if 0 < np.sum(y) < len(y)
+        _rank_auroc(s, y) for s, y in zip(scores, labels, strict=True) if 0 < np.sum(y) < len(y)
     ]
     return float(np.mean(per_video)) if per_video else float("nan")
 

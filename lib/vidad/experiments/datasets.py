@@ -257,7 +257,9 @@ def verdict_markdown(result: Result) -> str:
         f"frames in order reaches **{ordered['accuracy']:.2f}** (AUROC {ordered['auroc']:.2f}). "
         f"Over all {n} classes their test accuracies are "
         f"{overall['single frames']:.2f} and {overall['frames in order']:.2f} "
-        f"(chance {1 / n:.2f}). The hardest pair for the ordered model is "
+        f"(chance {1 / n:.2f}): across classes single frames do carry information (poses "
+        "differ between actions); it is within a reversed pair that they cannot. The hardest "
+        "pair for the ordered model is "
         f"`{hardest['pair']}` (AUROC {hardest['auroc']:.2f})."
     )
     if result.profile == "smoke":

@@ -15,8 +15,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from vidad import stats
+from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
-from vidad.train.recognition import VariantResult, order_scores
+from vidad.train.classify import predict
+from vidad.train.recognition import RecognitionSetup, VariantResult, clip_transform, order_scores
+from vidad.video.cache import CachedClipDataset, ClipCacheSpec
+
+#: Bootstrap resamples of every paired CI in the architecture chapters (seeded: same CI on re-run).
+N_BOOT = 2000
 
 #: The closing sentence of a verdict on the ``smoke`` profile.
 SMOKE_NOTE = (
@@ -158,3 +165,68 @@ def pair_heatmap(
     if rotation is not None:
         ax.tick_params(axis="x", rotation=rotation)
     return fig
+
+
+# --- claims ---------------------------------------------------------------------------------------
+
+
+def _paired(a: VariantResult, b: VariantResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ya, yb = np.asarray(a.run.test_labels), np.asarray(b.run.test_labels)
+    if not np.array_equal(ya, yb) or tuple(a.classes) != tuple(b.classes):
+        raise ValueError(
+            f"{a.variant.label} and {b.variant.label} were not tested on the same clips"
+        )
+    return ya, np.asarray(a.run.test_predictions), np.asarray(b.run.test_predictions)
+
+
+def accuracy_claim(
+    claim: str, source: str, paper_better: VariantResult, paper_worse: VariantResult
+) -> stats.Verdict:
+    """The paper says ``paper_better`` classifies better: our paired CI of the test-accuracy
+    difference (bootstrap over the test clips both were scored on) decides."""
+    y, a, b = _paired(paper_better, paper_worse)
+    ci = stats.paired_bootstrap(stats.accuracy, y, a, b, n_boot=N_BOOT, seed=0)
+    return stats.verdict(claim, source, ci, seeds=1, n_test=len(y), unit="test clips")
+
+
+def direction_claim(
+    claim: str, source: str, paper_better: VariantResult, paper_worse: VariantResult
+) -> stats.Verdict:
+    """As :func:`accuracy_claim`, for direction accuracy on the reversed pairs."""
+    y, a, b = _paired(paper_better, paper_worse)
+    classes = paper_better.classes
+
+    def direction(labels: np.ndarray, predictions: np.ndarray) -> float:
+        return order_scores(list(labels), list(predictions), classes)["direction_accuracy"]
+
+    ci = stats.paired_bootstrap(direction, y, a, b, n_boot=N_BOOT, seed=0)
+    return stats.verdict(claim, source, ci, seeds=1, n_test=len(y), unit="test clips")
+
+
+def train_split_predictions(
+    result: VariantResult, setup: RecognitionSetup, paths: Paths
+) -> tuple[list[int], list[int]]:
+    """(labels, predictions) of the selected checkpoint on every *training* clip, without
+    augmentation: the per-clip outcomes a paired CI of two models' training error needs.
+
+    It lives here, not in :mod:`vidad.train.recognition` beside ``train_split_accuracy``,
+    because every source file under ``vidad/train`` enters the run key of every checkpoint
+    (:data:`vidad.train.classify.CODE_DIRS`): a function added there would make all finished
+    runs of every chapter start anew.
+    """
+    spec = result.model.input_spec
+    cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
+    train = CachedClipDataset(
+        paths.synth("synth-actions"),
+        "train",
+        cache,
+        paths.cache / "synth-actions",
+        transform=clip_transform(spec, setup, train=False),
+        classes=list(result.classes),
+    )
+    return predict(result.model, train, setup.batch_size)
+
+
+def claims_markdown(claims: Sequence[stats.Verdict]) -> str:
+    """One bullet per claim, each sentence formatted from its verdict (see ``stats.Verdict``)."""
+    return "\n".join(f"- {v.sentence()}" for v in claims)

@@ -53,3 +53,10 @@ R2PLUS1D_SOURCE = "Tran et al., CVPR 2018; torchvision r2plus1d_18 model card"
 R2PLUS1D_PARAMS_M = 31.5
 R2PLUS1D_GMACS = 40.5
 R2PLUS1D_K400_TOP1 = 67.46
+
+#: Gong et al., MemAE, on the real UCSD Ped2: frame-level AUROC with per-video min-max scores.
+MEMAE_SOURCE = (
+    "Gong et al., Memorizing Normality to Detect Anomaly: Memory-augmented Deep Autoencoder "
+    "for Unsupervised Anomaly Detection, ICCV 2019"
+)
+MEMAE_PED2_AUROC = 0.941
