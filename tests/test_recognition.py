@@ -314,7 +314,7 @@ def test_train_split_predictions_scores_the_training_clips_without_augmentation(
 ):
     from recognition_fakes import fake_result
 
-    import vidad.experiments.recognition as recognition
+    import vidad.train.recognition as recognition
     from vidad.models.base import InputSpec
     from vidad.paths import Paths
 

@@ -27,7 +27,6 @@ from vidad.experiments.recognition import (
     noise_note,
     pair_breakdown,
     results_table,
-    train_split_predictions,
 )
 from vidad.models import count_macs, count_params, create_model, published
 from vidad.models.summary import complexity_table, factorization_table
@@ -37,6 +36,7 @@ from vidad.train.recognition import (
     VariantResult,
     class_names,
     run_variant,
+    train_split_predictions,
 )
 
 CHAPTER = "03_r2plus1d"

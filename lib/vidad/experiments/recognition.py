@@ -16,11 +16,8 @@ import pandas as pd
 import seaborn as sns
 
 from vidad import stats
-from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
-from vidad.train.classify import predict
-from vidad.train.recognition import RecognitionSetup, VariantResult, clip_transform, order_scores
-from vidad.video.cache import CachedClipDataset, ClipCacheSpec
+from vidad.train.recognition import VariantResult, order_scores
 
 #: Bootstrap resamples of every paired CI in the architecture chapters (seeded: same CI on re-run).
 N_BOOT = 2000
@@ -201,30 +198,6 @@ def direction_claim(
 
     ci = stats.paired_bootstrap(direction, y, a, b, n_boot=N_BOOT, seed=0)
     return stats.verdict(claim, source, ci, seeds=1, n_test=len(y), unit="test clips")
-
-
-def train_split_predictions(
-    result: VariantResult, setup: RecognitionSetup, paths: Paths
-) -> tuple[list[int], list[int]]:
-    """(labels, predictions) of the selected checkpoint on every *training* clip, without
-    augmentation: the per-clip outcomes a paired CI of two models' training error needs.
-
-    It lives here, not in :mod:`vidad.train.recognition` beside ``train_split_accuracy``,
-    because every source file under ``vidad/train`` enters the run key of every checkpoint
-    (:data:`vidad.train.classify.CODE_DIRS`): a function added there would make all finished
-    runs of every chapter start anew.
-    """
-    spec = result.model.input_spec
-    cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
-    train = CachedClipDataset(
-        paths.synth("synth-actions"),
-        "train",
-        cache,
-        paths.cache / "synth-actions",
-        transform=clip_transform(spec, setup, train=False),
-        classes=list(result.classes),
-    )
-    return predict(result.model, train, setup.batch_size)
 
 
 def claims_markdown(claims: Sequence[stats.Verdict]) -> str:

@@ -31,7 +31,7 @@ from vidad.models.base import InputSpec, VideoModel
 from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
 from vidad.train import TrainConfig, make_generator
-from vidad.train.classify import ClassifierRun, evaluate_accuracy, train_classifier
+from vidad.train.classify import ClassifierRun, predict, train_classifier
 from vidad.video.cache import CachedClipDataset, ClipCacheSpec
 from vidad.video.manifest import read_manifest
 from vidad.video.transforms import make_clip_transform
@@ -274,12 +274,11 @@ def run_variant(
     return VariantResult(variant, params, gmacs, run, tuple(classes), model)
 
 
-def train_split_accuracy(result: VariantResult, setup: RecognitionSetup, paths: Paths) -> float:
-    """Accuracy of the selected checkpoint on the *training* clips, without augmentation.
-
-    Beside test accuracy it separates fitting from generalizing (the R(2+1)D paper's claim is
-    lower training *and* test error).
-    """
+def train_split_predictions(
+    result: VariantResult, setup: RecognitionSetup, paths: Paths
+) -> tuple[list[int], list[int]]:
+    """(labels, predictions) of the selected checkpoint on every *training* clip, without
+    augmentation: the per-clip outcomes a paired CI of two models' training error needs."""
     spec = result.model.input_spec
     cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
     train = CachedClipDataset(
@@ -290,4 +289,15 @@ def train_split_accuracy(result: VariantResult, setup: RecognitionSetup, paths: 
         transform=clip_transform(spec, setup, train=False),
         classes=list(result.classes),
     )
-    return evaluate_accuracy(result.model, train, setup.batch_size)
+    return predict(result.model, train, setup.batch_size)
+
+
+def train_split_accuracy(result: VariantResult, setup: RecognitionSetup, paths: Paths) -> float:
+    """Accuracy of the selected checkpoint on the *training* clips, without augmentation.
+
+    Beside test accuracy it separates fitting from generalizing (the R(2+1)D paper's claim is
+    lower training *and* test error).
+    """
+    labels, predictions = train_split_predictions(result, setup, paths)
+    correct = sum(int(a == b) for a, b in zip(labels, predictions, strict=True))
+    return correct / len(labels) if labels else float("nan")
