@@ -177,7 +177,7 @@ def _image_size(file: Path, folder: Path) -> tuple[int, int]:
         raise _image_error(file, err, folder) from err
 
 
-def _probe_folder(path: Path, fps: float) -> VideoInfo:
+def _probe_folder(path: Path, fps: float, check_frames: bool = True) -> VideoInfo:
     files = frame_files(path)
     if not files:
         raise VideoDecodeError(
@@ -186,7 +186,7 @@ def _probe_folder(path: Path, fps: float) -> VideoInfo:
     # Every image's header is read (not decoded): a frame in the middle that is not an image,
     # or has another size, is found here rather than in the middle of a run.
     width, height = _image_size(files[0], path)
-    for file in files[1:]:
+    for file in files[1:] if check_frames else ():
         size = _image_size(file, path)
         if size != (width, height):
             raise VideoDecodeError(
@@ -215,14 +215,18 @@ def _count_packets(container: av.container.InputContainer, stream: av.VideoStrea
 
 
 def probe_video(
-    path: str | Path, folder_fps: float = DEFAULT_FOLDER_FPS, count_frames: bool = False
+    path: str | Path,
+    folder_fps: float = DEFAULT_FOLDER_FPS,
+    count_frames: bool = False,
+    check_frames: bool = True,
 ) -> VideoInfo:
     """Frame count, rate, duration, size and codec of a video file or a frame folder.
 
     The frame count comes from the container when it is trustworthy (mp4/mov/mkv sample
     tables); otherwise (AVI, missing metadata, or ``count_frames=True``) packets are counted by
     demuxing, which reads the file but decodes nothing. A frame folder has one frame per image
-    and ``folder_fps`` frames per second.
+    and ``folder_fps`` frames per second; ``check_frames`` reads every image's header (the
+    validation pass of a dataset), off where the frames read next are checked as they decode.
 
     Raises :class:`VideoDecodeError` for a missing path, an unreadable/corrupt container, no
     video stream, zero frames or zero duration.
@@ -230,7 +234,7 @@ def probe_video(
     path = Path(path)
     _check_exists(path)
     if path.is_dir():
-        return _probe_folder(path, folder_fps)
+        return _probe_folder(path, folder_fps, check_frames)
     if path.stat().st_size == 0:
         raise VideoDecodeError(f"{path}: empty file (0 bytes)")
     with _open(path) as container:
@@ -449,7 +453,9 @@ def read_clip(
     A one-frame clip gives its frame ``num_frames`` times, as uniform sampling does, and is
     reported (a warning in ``report``, once per clip, or a warning line without one).
     """
-    info = probe_video(path, folder_fps=folder_fps)
+    # Only the count is needed here: the frames read next are checked as they decode, so the
+    # folder's every header is not re-read for each clip (the dataset's validation did that).
+    info = probe_video(path, folder_fps=folder_fps, check_frames=False)
     reason = still_clip(info, num_frames)
     if reason:
         _warn(report, Path(path), reason)
