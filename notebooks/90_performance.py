@@ -30,6 +30,12 @@
 #   backbone for 30 epochs the seed's way (decode every clip and run the backbone in every
 #   epoch) against the embedding cache (decode and embed once), same clips and settings.
 #   Target: at least 20x.
+# * `benchmarks/training.py`: full training steps, through the book's own `fit`, of every model
+#   preset a `cpu` stage trains: the training path before this appendix had the measurement
+#   against today's, side by side in one process, with the achieved GFLOP/s, their share of a
+#   matmul timed in the same rounds, and the share of each step spent waiting for data.
+# * `benchmarks/synth.py`: what one synthetic clip costs to render and to encode, per x264
+#   preset, and how far the decoded frames move between presets (codec noise).
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"  # smoke | cpu | gpu (this page reads committed measurements, not the profile)
@@ -86,3 +92,39 @@ for m in result.ae_training:
     display(Markdown(m.verdict))
 if not result.ae_training:
     display(Markdown(performance.NO_AE))
+
+# %% [markdown]
+# ## Training on the CPU
+#
+# "before" is the training path as it was when the measurement was added (contiguous tensors,
+# the float conversion of a permuted uint8 view, a pandas row per clip); "now" is what `fit` and
+# the stages run: `channels_last_3d` tensors for the model families that measured faster with
+# oneDNN's channels-last 3-D convolutions (C3D, R3D / R(2+1)D, Slow / SlowFast:
+# `channels_last_3d_on_cpu`), the uint8 clip reordered before its float conversion. The
+# single-change columns are ratios to "before". "max rel. loss diff" compares the per-epoch
+# training losses of the two paths (same model, seed and batches): fp32 rounding, not a change
+# of what is learned. The speed-up is the median over the rounds; "speed-up, rounds" is its
+# range, round by round (both paths ran in each round), the spread a shared machine adds.
+
+# %%
+for m in result.training:
+    display(Markdown(m.header))
+    display(m.table.round(3))
+    display(Markdown(m.verdict))
+for m in result.shapes:
+    if len(m.table):
+        display(Markdown(m.header))
+        display(m.table.round(3))
+if not result.training:
+    display(Markdown(performance.NO_TRAINING))
+
+# %% [markdown]
+# ## Rendering the synthetic data
+
+# %%
+for m in result.synth:
+    display(Markdown(m.header))
+    display(m.table.round(2))
+    display(Markdown(m.verdict))
+if not result.synth:
+    display(Markdown(performance.NO_SYNTH))

@@ -142,14 +142,22 @@ def embed_clips(
     """``model.forward_features`` over every clip of ``dataset`` (eval mode), float32 (N, D).
 
     Set up as in training (:func:`vidad.train.loop.prepare_for_device`, bf16 autocast on CUDA).
+    The 5-D weights get their memory layout back afterwards: the caller's model serializes to
+    the same bytes before and after (embedding caches are keyed on those bytes).
     """
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    was_contiguous = [(p, p.is_contiguous()) for p in model.parameters() if p.dim() == 5]
     channels_last = prepare_for_device(model.eval(), dev)
     out = []
-    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        clip = to_device(batch["video"], dev, channels_last_3d=channels_last)
-        with autocast_context(dev):
-            out.append(model.forward_features(clip).float().cpu())
+    try:
+        for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+            clip = to_device(batch["video"], dev, channels_last_3d=channels_last)
+            with autocast_context(dev):
+                out.append(model.forward_features(clip).float().cpu())
+    finally:
+        for param, contiguous in was_contiguous:
+            if contiguous:
+                param.data = param.data.contiguous()
     if not out:
         return np.zeros((0, model.embed_dim), np.float32)
     return torch.cat(out).numpy().astype(np.float32)

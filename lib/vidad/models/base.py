@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -65,6 +65,10 @@ class VideoModel(nn.Module, ABC):
 
     embed_dim: int
     input_spec: InputSpec
+    #: Train and run with channels_last_3d tensors on CPU too (oneDNN's channels-last 3-D
+    #: convolutions). Set per family from ``benchmarks/training.py``: faster for the 3-D CNNs
+    #: (C3D, R3D, R(2+1)D, Slow / SlowFast), nothing to gain for a transformer.
+    channels_last_3d_on_cpu: ClassVar[bool] = False
 
     @abstractmethod
     def forward_features(self, clip: Clip) -> torch.Tensor:

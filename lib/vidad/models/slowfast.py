@@ -61,6 +61,13 @@ class PyTorchVideoNet(VideoModel):
         self.input_spec = input_spec
         self.embed_dim = embed_dim
 
+    @property
+    def channels_last_3d_on_cpu(self) -> bool:  # type: ignore[override]
+        """Slow-only (one pathway) trains faster with channels_last_3d on CPU; two-pathway
+        SlowFast, whose fast pathway has only a few channels, measured no faster or slower
+        (``benchmarks/training.py``), so it keeps the default layout."""
+        return self.single_pathway
+
     def forward_features(self, clip: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
         """Pooled (and for SlowFast, concatenated) features, before dropout and projection."""
         x = list(clip) if isinstance(clip, list | tuple) else clip  # pytorchvideo mutates lists

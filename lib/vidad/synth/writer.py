@@ -18,30 +18,36 @@ import av
 import numpy as np
 
 CRF = 18
-PRESET = "medium"
+#: x264's fastest preset: on these small, noisy clips "medium" took about as long as drawing
+#: them (synth-actions) or twice as long (synth-sports), for decoded frames that differ from
+#: the rendered ones by the same codec noise (files ~1.8x larger). ``benchmarks/synth.py``
+#: measures both presets and the difference between their decoded frames.
+PRESET = "ultrafast"
 #: mbtree off: with it, x264 (even single-threaded) gave different bytes for the same short
 #: clip from run to run (seen with clips shorter than its 40-frame lookahead).
 X264_PARAMS = "mbtree=0"
 
 
-def rgb_to_yuv420p(frame: np.ndarray) -> np.ndarray:
-    """BT.601 limited-range YUV 4:2:0 planes stacked as a (H * 3 / 2, W) uint8 array.
+def rgb_to_yuv420p(frames: np.ndarray) -> np.ndarray:
+    """BT.601 limited-range YUV 4:2:0 planes stacked as ``(..., H * 3 / 2, W)`` uint8 arrays.
 
-    Done in numpy so the conversion is fixed by this code, not by the libswscale build and
-    its SIMD paths (the bytes must not depend on the machine's FFmpeg flags where avoidable).
+    One frame ``(H, W, 3)`` or a whole clip ``(T, H, W, 3)`` at once (the same numbers per
+    frame: every operation is element-wise or a mean over one 2 x 2 block; a clip at once
+    pays numpy's per-call cost once instead of once per frame). Done in numpy so the
+    conversion is fixed by this code, not by the libswscale build and its SIMD paths (the bytes
+    must not depend on the machine's FFmpeg flags where avoidable).
     """
-    h, w, _ = frame.shape
-    rgb = frame.astype(np.float32)
+    *lead, h, w, _ = frames.shape
+    rgb = frames.astype(np.float32)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0
-    sub = rgb.reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
+    sub = rgb.reshape(*lead, h // 2, 2, w // 2, 2, 3).mean(axis=(-4, -2))
     r2, g2, b2 = sub[..., 0], sub[..., 1], sub[..., 2]
     u = 128.0 + (-37.797 * r2 - 74.203 * g2 + 112.0 * b2) / 255.0
     v = 128.0 + (112.0 * r2 - 93.786 * g2 - 18.214 * b2) / 255.0
     planes = [np.rint(p).clip(0, 255).astype(np.uint8) for p in (y, u, v)]
-    return np.concatenate(
-        [planes[0].reshape(-1), planes[1].reshape(-1), planes[2].reshape(-1)]
-    ).reshape(h * 3 // 2, w)
+    flat = [p.reshape(*lead, -1) for p in planes]
+    return np.concatenate(flat, axis=-1).reshape(*lead, h * 3 // 2, w)
 
 
 def _yuv_frame(yuv: np.ndarray, w: int, h: int) -> av.VideoFrame:
@@ -65,8 +71,9 @@ def _yuv_frame(yuv: np.ndarray, w: int, h: int) -> av.VideoFrame:
     return vf
 
 
-def write_mp4(frames: np.ndarray, path: str | Path, fps: float) -> None:
-    """Encode ``frames`` (T, H, W, 3) uint8 RGB to ``path`` (libx264, yuv420p, crf 18)."""
+def write_mp4(frames: np.ndarray, path: str | Path, fps: float, preset: str = PRESET) -> None:
+    """Encode ``frames`` (T, H, W, 3) uint8 RGB to ``path`` (libx264 ``preset``, yuv420p,
+    crf 18)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(
@@ -92,13 +99,13 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: float) -> None:
             stream.codec_context.thread_count = 1
             stream.options = {
                 "crf": str(CRF),
-                "preset": PRESET,
+                "preset": preset,
                 "threads": "1",
                 "x264-params": X264_PARAMS,
             }
             stream.codec_context.time_base = 1 / rate
-            for i, frame in enumerate(frames):
-                vf = _yuv_frame(rgb_to_yuv420p(frame), w, h)
+            for i, yuv in enumerate(rgb_to_yuv420p(frames)):
+                vf = _yuv_frame(yuv, w, h)
                 vf.pts, vf.time_base = i, 1 / rate  # explicit: x264 rate control reads them
                 for packet in stream.encode(vf):
                     container.mux(packet)

@@ -23,8 +23,12 @@ class TrainConfig:
     last ``unfreeze_last_n`` parameter tensors of ``unfreeze_module`` (a submodule name of the
     model, ``""`` = the whole model) at ``unfreeze_lr`` (default: ``lr``), unscheduled: the
     fine-tuned layers get one fixed rate while the rest keeps following ``schedule``.
-    ``amp="auto"`` means bf16 autocast on CUDA only; ``channels_last_3d`` only acts on CUDA and on
-    5-D tensors. ``log_every`` (batches) sets how often the progress bar shows the running loss.
+    ``amp="auto"`` means bf16 autocast on CUDA only; ``channels_last_3d=None`` (auto) gives 5-D
+    tensors that layout where it is the faster one (CUDA; on CPU the model families that
+    measured faster, see :func:`vidad.train.loop.wants_channels_last_3d`), ``True`` always,
+    ``False`` never. ``fused_optimizer`` asks for torch's fused (single-kernel) Adam / AdamW step
+    instead of the default multi-tensor one. ``log_every`` (batches) sets how often the progress
+    bar shows the running loss.
     """
 
     epochs: int = 30
@@ -40,7 +44,8 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float | None = None
     amp: str = "auto"
-    channels_last_3d: bool = True
+    channels_last_3d: bool | None = None
+    fused_optimizer: bool = False
     unfreeze_at_epoch: int | None = None
     unfreeze_last_n: int = 0
     unfreeze_lr: float | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ RESUME_KEYS: tuple[str, ...] = (
 )
 
 
+_END = object()  # the end of a loader's batches (``None`` is a batch: one that failed to decode)
+
+
 class NaNMonitorError(RuntimeError):
     """The monitored value is NaN at some epoch: no epoch could be selected on it."""
 
@@ -76,6 +80,11 @@ class TrainResult:
     best_path: Path
     start_epoch: int = 1
     trainable: list[str] = field(default_factory=list)
+    #: wall seconds of each epoch trained by this call (training batches only) and the part of
+    #: them spent waiting for the loader; kept out of ``history`` so that histories (and every
+    #: number derived from them) stay identical from run to run
+    epoch_seconds: list[float] = field(default_factory=list)
+    data_seconds: list[float] = field(default_factory=list)
 
 
 def default_batch_to_inputs(batch: Any) -> tuple[Any, Any]:
@@ -104,19 +113,35 @@ def to_device(obj: Any, device: torch.device, channels_last_3d: bool = False) ->
     return obj
 
 
+def wants_channels_last_3d(model: nn.Module, device: torch.device) -> bool:
+    """Whether ``model`` runs faster with channels_last_3d tensors on ``device``.
+
+    On CUDA always (cuDNN's 3-D convs). On CPU only for models whose class says so with
+    ``channels_last_3d_on_cpu = True``: oneDNN's channels-last 3-D convs beat the default
+    layout for some families and lose for others, so the choice is per family, from
+    ``benchmarks/training.py``, never a guess (and fixed, so a re-run takes the same path).
+    """
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and bool(getattr(model, "channels_last_3d_on_cpu", False))
+
+
 def prepare_for_device(
-    model: nn.Module, device: torch.device, channels_last_3d: bool = True
+    model: nn.Module, device: torch.device, channels_last_3d: bool | None = None
 ) -> bool:
-    """Move ``model`` to ``device``; on CUDA (with ``channels_last_3d``) also give its 5-D
-    parameters the channels_last_3d memory format (faster cuDNN 3-D convs; ``Module.to`` would
-    fail on 4-D ones).
+    """Move ``model`` to ``device`` and, where channels_last_3d is wanted (``None``: where it
+    is the faster layout, :func:`wants_channels_last_3d`; ``True``: always; ``False``: never),
+    give its 5-D parameters that memory format (``Module.to`` would fail on 4-D ones).
 
     Returns whether it did, i.e. whether 5-D inputs should be moved with
     ``to_device(..., channels_last_3d=True)`` too. Training (:func:`fit`) and inference
     (:func:`vidad.anomaly.embeddings.embed_clips`) set a model up through this one function.
     """
     model.to(device)
-    channels_last = channels_last_3d and device.type == "cuda"
+    if channels_last_3d is None:
+        channels_last = wants_channels_last_3d(model, device)
+    else:
+        channels_last = channels_last_3d
     if channels_last:
         for param in model.parameters():
             if param.dim() == 5:
@@ -159,10 +184,11 @@ def _lr_factor(config: TrainConfig) -> Callable[[int], float]:
 def build_optimizer(groups: list[dict[str, Any]], config: TrainConfig) -> torch.optim.Optimizer:
     """The configured optimizer over ``groups`` (each with its own ``lr``)."""
     wd = config.weight_decay
+    fused = config.fused_optimizer or None  # None: torch's default (foreach) implementation
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=wd)
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=wd, fused=fused)
     if config.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=config.lr, weight_decay=wd)
+        return torch.optim.Adam(groups, lr=config.lr, weight_decay=wd, fused=fused)
     return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=wd)
 
 
@@ -344,6 +370,8 @@ def fit(
     skipped = 0
     start_epoch = 1
     unfrozen = False
+    epoch_seconds: list[float] = []
+    data_seconds: list[float] = []
     batch_gens = _batch_generators(train_loader, val_loader, generators or {})
     if resume and latest_path.is_file():
         try:
@@ -422,7 +450,15 @@ def fit(
                 desc=f"epoch {epoch}/{config.epochs}",
                 leave=False,
             )
-            for batch in bar:
+            epoch_start = time.perf_counter()
+            waited = 0.0
+            batches = iter(bar)
+            while True:
+                fetch_start = time.perf_counter()
+                batch = next(batches, _END)
+                waited += time.perf_counter() - fetch_start
+                if batch is _END:
+                    break
                 if batch is None:
                     skipped += 1
                     continue
@@ -442,6 +478,8 @@ def fit(
                 if n_batches % config.log_every == 0:
                     bar.set_postfix(loss=f"{loss_sum.item() / n_batches:.4g}")
             bar.close()
+            epoch_seconds.append(time.perf_counter() - epoch_start)
+            data_seconds.append(waited)
             total, count = all_reduce_sum([loss_sum.item(), float(n_batches)], device)
             record: dict[str, float] = {
                 "epoch": epoch,
@@ -530,6 +568,8 @@ def fit(
         best_path=best_path,
         start_epoch=start_epoch,
         trainable=trainable_names(model),
+        epoch_seconds=epoch_seconds,
+        data_seconds=data_seconds,
     )
 
 

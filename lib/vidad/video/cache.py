@@ -218,6 +218,9 @@ class CachedClipDataset(Dataset):
         self.clips = np.load(self.folder / ARRAY_NAME, mmap_mode="r")
         self.transform = transform
         self.spec = spec
+        # per-item lookups without a pandas row per clip (it cost as much as the transform)
+        self._labels = [int(v) for v in self.table["label"]]
+        self._paths = [str(v) for v in self.table["path"]]
 
     def __len__(self) -> int:
         return len(self.table)
@@ -225,10 +228,9 @@ class CachedClipDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         clip = np.array(self.clips[index])  # copy out of the read-only memory map
         video = self.transform(clip) if self.transform is not None else clip
-        row = self.table.iloc[index]
         return {
             "video": video,
-            "label": int(row["label"]),
+            "label": self._labels[index],
             "index": int(index),
-            "path": str(row["path"]),
+            "path": self._paths[index],
         }
