@@ -81,7 +81,7 @@ class Preset:
     model: str
     options: dict[str, Any]
     stages: str  # which stages train it
-    kind: str = "classify"  # classify | reconstruct
+    kind: str = "classify"  # classify | reconstruct | detect
     num_frames: int = 16  # frames the clip cache holds per clip (the recipe's num_frames)
     crop_size: int = 32
     cache_size: int = 40
@@ -111,6 +111,16 @@ def recipe_presets() -> list[Preset]:
             "08_memae_video",
             kind="reconstruct",
             batch_size=8,
+        ),
+        Preset(
+            "SlowFast RoI detector tiny, 16 x 64 x 64, 2 boxes per keyframe",
+            "slowfast_detector",
+            {},
+            "09_action_detection",
+            kind="detect",
+            crop_size=64,
+            batch_size=8,
+            num_classes=6,
         ),
     ]
 
@@ -166,8 +176,42 @@ class RandomClips(Dataset):
         return {"video": video, "label": self.labels[i], "path": f"clip{i}.mp4"}
 
 
+class RandomKeyframes(Dataset):
+    """Random keyframe clips as chapter 9's loader serves them: ``(T, S, S, 3)`` uint8 frames
+    already at the crop size, two person boxes in pixels and multi-hot targets per keyframe."""
+
+    def __init__(self, n: int, preset: Preset, transform: Compose) -> None:
+        rng = np.random.default_rng(0)
+        size = preset.crop_size
+        self.clips = rng.integers(0, 256, (n, preset.num_frames, size, size, 3), dtype=np.uint8)
+        corner = rng.uniform(0, size / 2, (n, 2, 2))
+        self.boxes = np.concatenate([corner, corner + size / 3], axis=-1).astype(np.float32)
+        self.targets = (rng.random((n, 2, preset.num_classes)) < 0.2).astype(np.float32)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {
+            "clip": self.transform(np.array(self.clips[i])),
+            "boxes": torch.from_numpy(self.boxes[i]),
+            "targets": torch.from_numpy(self.targets[i]),
+        }
+
+
 def build(preset: Preset) -> torch.nn.Module:
     torch.manual_seed(0)
+    if preset.kind == "detect":
+        from vidad.detection.train import BatchedDetector
+
+        detector = create_model(
+            preset.model,
+            size=preset.size,
+            num_classes=preset.num_classes,
+            backbone_options={"num_frames": preset.num_frames, "crop_size": preset.crop_size},
+        )
+        return BatchedDetector(detector)
     options = dict(preset.options)
     if preset.kind == "classify":
         options.setdefault("num_frames", preset.num_frames)
@@ -210,6 +254,21 @@ def loader_and_loss(preset: Preset, model: torch.nn.Module, n: int, legacy: bool
             return memae_loss(target, x_hat, weights, 0.0002)
 
         return loader, loss, gray_inputs, {}
+    if preset.kind == "detect":
+        from vidad.detection.data import collate_keyframes
+        from vidad.losses import bce
+        from vidad.video.transforms import Normalize
+
+        spec = model.detector.input_spec
+        transform = Compose([ToFloatClip(), Normalize(spec.mean, spec.std)])
+        data = RandomKeyframes(n, preset, transform)
+        loader = make_loader(
+            data, preset.batch_size, shuffle=True, seed=0, drop_last=True,
+            collate_fn=collate_keyframes,
+        )  # fmt: skip
+        from vidad.train.loop import default_batch_to_inputs
+
+        return loader, bce, default_batch_to_inputs, {}
     setup = setup_for(preset)
     crop = crop_generator(setup)
     transform = clip_transform(model.input_spec, setup, True, crop)
@@ -233,6 +292,13 @@ def train_config(preset: Preset, path: dict[str, Any], epochs: int) -> TrainConf
             seed=0,
             **path,
         )
+    if preset.kind == "detect":
+        from vidad.detection.train import DetectionSetup
+
+        setup = DetectionSetup(
+            epochs=epochs, batch_size=preset.batch_size, lr=3e-3, warmup_epochs=0
+        )  # chapter 9's cpu recipe
+        return TrainConfig(**{**setup.train_config(seed=0).to_dict(), **path})
     recipe = setup_for(preset).train_config().to_dict()
     return TrainConfig(**{**recipe, "epochs": epochs, **path})
 
