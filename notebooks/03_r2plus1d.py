@@ -37,6 +37,7 @@ from IPython.display import Markdown, display
 from vidad import plotting
 from vidad.book import Chapter
 from vidad.experiments import r2plus1d
+from vidad.experiments.recognition import seeds_line
 
 chapter = Chapter("03_r2plus1d", profile)
 config = r2plus1d.Config.load(profile, params)
@@ -64,10 +65,12 @@ display(Markdown(r2plus1d.complexity_markdown(result)))
 #
 # Both networks at the same width preset, on the same clips, with the same recipe as the C3D
 # chapter: the ten classes of synth-actions' time-reversed pairs, each clip minus its mean frame,
-# the epoch chosen on validation, test scored once. Training accuracy is measured on the training
-# clips without augmentation, with the selected checkpoint.
+# the epoch chosen on validation, test scored once, each network trained once per seed
+# (`num_seeds`, printed below). Training accuracy is measured on the training clips without
+# augmentation, with each run's selected checkpoint, and averaged over seeds.
 
 # %%
+print(seeds_line(result.results))
 display(result.table.round(3))
 
 # %%

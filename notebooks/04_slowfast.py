@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 from vidad import plotting
 from vidad.book import Chapter
 from vidad.experiments import slowfast
-from vidad.experiments.recognition import classes_line
+from vidad.experiments.recognition import classes_line, seeds_line
 from vidad.models import published
 
 chapter = Chapter("04_slowfast", profile)
@@ -82,7 +82,10 @@ display(Markdown(slowfast.fast_share_markdown(result)))
 #
 # Every variant is trained from scratch with the recipe of the previous chapters: the classes
 # in the parameters (by default the ten of synth-actions' time-reversed pairs), each clip minus
-# its mean frame, the epoch chosen on validation, test scored once, one seed each. The networks
+# its mean frame, the epoch chosen on validation, test scored once, `num_seeds` seeds each
+# (printed below). The variants are the parameters' `variants`: on `cpu` the four the claims
+# compare (time-strided-conv laterals, no laterals, Slow-only, Fast-only); the time-strided
+# sampling and time-to-channel laterals are left to `gpu`, to pay for three seeds each. The networks
 # are the `size` preset (ResNet-18-style stages at reduced width) at the small clip size of the
 # parameters, not the paper-size networks above. The paper's ablations are on Kinetics-400,
 # where scenes give most classes away and order matters little; on our pairs only motion
@@ -90,6 +93,7 @@ display(Markdown(slowfast.fast_share_markdown(result)))
 
 # %%
 print(classes_line(result.classes))
+print(seeds_line(result.results))
 
 # %% [markdown]
 # The variants as trained: sizes, compute per clip and the frames each pathway sees.

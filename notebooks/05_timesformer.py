@@ -53,7 +53,7 @@ from IPython.display import Markdown, display
 from vidad import plotting
 from vidad.book import Chapter
 from vidad.experiments import timesformer
-from vidad.experiments.recognition import classes_line
+from vidad.experiments.recognition import classes_line, seeds_line
 from vidad.models import published
 
 chapter = Chapter("05_timesformer", profile)
@@ -90,6 +90,7 @@ display(Markdown(timesformer.training_markdown(config)))
 
 # %%
 print(classes_line(result.classes))
+print(seeds_line(result.results))
 display(result.table.round(3))
 
 # %%

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+from vidad.experiments.recognition import VariantRuns
 from vidad.train.classify import ClassifierRun
 from vidad.train.recognition import Variant, VariantResult
 
@@ -24,7 +25,7 @@ class FakeModel:
         self.input_spec = input_spec
 
 
-def fake_result(
+def fake_run(
     label: str,
     *,
     val: float,
@@ -39,8 +40,8 @@ def fake_result(
     history: list[dict[str, float]] | None = None,
     fake_model: Any = None,
 ) -> VariantResult:
-    """A variant whose run reports ``val`` / ``test`` accuracy and the given test predictions
-    (``test`` defaults to the accuracy of those predictions)."""
+    """One run (one seed) of a variant that reports ``val`` / ``test`` accuracy and the given
+    test predictions (``test`` defaults to the accuracy of those predictions)."""
     predictions = list(labels) if predictions is None else list(predictions)
     if test is None:
         test = sum(int(a == b) for a, b in zip(labels, predictions, strict=True)) / len(labels)
@@ -64,6 +65,11 @@ def fake_result(
     )
 
 
+def fake_result(label: str, *, seed: int = 0, **kwargs: Any) -> VariantRuns:
+    """:func:`fake_run` as a variant trained with one seed (what the chapters' results hold)."""
+    return VariantRuns((seed,), (fake_run(label, **kwargs),))
+
+
 def right_on(
     right: Iterable[int],
     labels: Sequence[int] = LABELS_40,
@@ -85,8 +91,25 @@ def scored(
     labels: Sequence[int] = LABELS_40,
     miss: Literal["twin", "other_pair"] = "twin",
     **kwargs: Any,
-) -> VariantResult:
-    """A variant right on the test clips ``right`` (see :func:`right_on`); its test accuracy is
-    what those predictions score."""
-    predictions = right_on(right, labels, miss)
-    return fake_result(label, val=val, labels=labels, predictions=predictions, **kwargs)
+) -> VariantRuns:
+    """A variant (one seed) right on the test clips ``right`` (see :func:`right_on`); its test
+    accuracy is what those predictions score."""
+    return seeded(label, [right], val=val, labels=labels, miss=miss, **kwargs)
+
+
+def seeded(
+    label: str,
+    rights: Sequence[Iterable[int]],
+    *,
+    val: float = 0.5,
+    labels: Sequence[int] = LABELS_40,
+    miss: Literal["twin", "other_pair"] = "twin",
+    **kwargs: Any,
+) -> VariantRuns:
+    """A variant trained with ``len(rights)`` seeds (0, 1, ...), seed ``s`` right on the test
+    clips ``rights[s]``."""
+    runs = tuple(
+        fake_run(label, val=val, labels=labels, predictions=right_on(r, labels, miss), **kwargs)
+        for r in rights
+    )
+    return VariantRuns(tuple(range(len(runs))), runs)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from recognition_fakes import fake_result, scored
+from recognition_fakes import fake_run, scored
 
 from vidad.config import ConfigError, load_params, stage_params
 from vidad.experiments import c3d
@@ -88,7 +88,7 @@ def hand_made(
         paper_params=100,
         paper_gmacs=38.5,
         classes=["a", "b", "c", "d"],
-        raw=fake_result("depth 3, raw clips", val=0.2, test=0.25) if raw else None,
+        raw=fake_run("depth 3, raw clips", val=0.2, test=0.25) if raw else None,
         raw_train_accuracy=0.9 if raw else None,
         results=results,
         table=results_table(results),
@@ -114,11 +114,13 @@ def test_metrics_schema():
         "options",
         "params",
         "gmacs",
-        "best_epoch",
+        "seeds",
+        "best_epochs",
         "val_accuracy",
         "test_accuracy",
         "test_pair_accuracy",
         "test_direction_accuracy",
+        "per_seed",
     }
     (claim,) = metrics["claims"]
     assert set(claim) == CLAIM_KEYS
@@ -178,7 +180,10 @@ def test_claims_need_depth_1_or_depth_3():
     neither = hand_made({"depth 5": (0.5, range(20)), "depth 7": (0.6, range(30))})
     assert neither.claims() == [] and neither.metrics()["claims"] == []
     text = c3d.verdict_markdown(neither)
-    assert "ran with one seed, so differences of a few points are within noise." in text
+    assert (
+        "One seed per depth and 40 test clips: differences of a few points are within noise."
+        in text
+    )
     assert "\n" not in text and "claim below" not in text
 
 
@@ -210,8 +215,8 @@ def test_verdict_when_depth_3_wins():
     assert "Direction accuracy: 0.700 (depth 3) vs 0.400 (depth 1)." in text
     assert "The lowest test accuracy is **depth 1**'s (0.400)." in text
     assert (
-        "Test sets are small (40 clips) and each variant ran with one seed; each claim below "
-        "is decided by the paired 95% CI" in text
+        "One seed per depth and 40 test clips; each claim below is decided by the paired 95% CI"
+        in text
     )
     (claim,) = result.claims()
     assert claim.verdict == "reproduced"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from recognition_fakes import FakeModel, fake_result
+from recognition_fakes import FakeModel, fake_run
 
 from vidad.config import ConfigError, load_params, stage_params
 from vidad.experiments import pretrain
@@ -100,7 +100,7 @@ def trained(tmp_path: Path) -> tuple[pretrain.Config, pretrain.Result]:
     )
     setup = config.setups()["timesformer"]
     variant = config.variant("timesformer")
-    result = fake_result(
+    result = fake_run(
         "timesformer",
         val=0.5,
         test=0.25,

@@ -54,8 +54,8 @@ def hand_made(r3d: tuple[range, range], r21: tuple[range, range], profile="cpu")
         scored("R3D-18", r3d[1], model="r3d_18", params=2000),
         scored("R(2+1)D-18", r21[1], model="r2plus1d_18", params=1000),
     ]
-    train_outcomes = [(list(LABELS_40), right_on(right)) for right in (r3d[0], r21[0])]
-    train_accuracy = [stats.accuracy(y, p) for y, p in train_outcomes]
+    train_outcomes = [[(list(LABELS_40), right_on(right))] for right in (r3d[0], r21[0])]
+    train_accuracy = [stats.accuracy(y, p) for ((y, p),) in train_outcomes]
     table = r2plus1d.with_errors(results_table(results), train_accuracy)
     factorization = pd.DataFrame(
         {
@@ -179,8 +179,8 @@ def test_verdict_on_the_papers_claim(r3d, r21, labels, verdict):
 
 def test_training_clips_of_the_two_networks_must_match():
     result = hand_made(*MIXED)
-    labels, predictions = result.train_outcomes[0]
-    result.train_outcomes[0] = (labels[:-1], predictions[:-1])
+    ((labels, predictions),) = result.train_outcomes[0]
+    result.train_outcomes[0] = [(labels[:-1], predictions[:-1])]
     with pytest.raises(ValueError, match="not scored on the same training clips"):
         result.claims()
 
@@ -190,3 +190,29 @@ def test_verdict_on_smoke_says_so():
     body, bullets = text.split("\n\n")
     assert body.endswith(" On the `smoke` profile these numbers only show that the code runs.")
     assert bullets.count("\n- ") == 1 and bullets.startswith("- R(2+1)D-18 has lower test error")
+
+
+def test_training_error_claim_resamples_seeds_too():
+    from recognition_fakes import seeded
+
+    results = [
+        seeded("R3D-18", [LOW] * 3, model="r3d_18", params=2000),
+        seeded("R(2+1)D-18", [HIGH] * 3, model="r2plus1d_18", params=1000),
+    ]
+    train_outcomes = [
+        [(list(LABELS_40), right_on(r)) for r in rights]
+        for rights in ([LOW, SAME_A, LOW], [HIGH, SAME_B, HIGH])
+    ]
+    train_accuracy = [
+        sum(stats.accuracy(y, p) for y, p in per_seed) / 3 for per_seed in train_outcomes
+    ]
+    table = r2plus1d.with_errors(results_table(results), train_accuracy)
+    result = r2plus1d.Result(
+        "cpu", pd.DataFrame(), pd.DataFrame(), {}, ["a", "b"], results, table, train_outcomes
+    )
+    test, train = result.claims()
+    assert (test.seeds, train.seeds) == (3, 3)
+    assert train.difference == pytest.approx(((36 - 20) + (22 - 22) + (36 - 20)) / 3 / 40)
+    assert train.sentence().endswith(", 3 seeds, 40 training clips.")
+    variant = result.metrics()["variants"]["R3D-18"]
+    assert variant["train_accuracy_per_seed"] == [0.5, 22 / 40, 0.5]

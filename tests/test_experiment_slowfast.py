@@ -235,7 +235,8 @@ def test_verdict_when_the_paper_holds():
     assert "unlike the paper" not in text and "thin network" not in text
     body, bullets = text.split("\n\n")
     assert body.endswith(
-        "One seed per variant and 40 test clips: differences of a few points are within noise."
+        "One seed per variant and 40 test clips; each claim below is decided by the paired 95% "
+        "CI of its difference (bootstrap over the test clips), not by which number is larger."
     )
     claims = result.claims()
     assert [(v.claim, v.verdict) for v in claims] == [

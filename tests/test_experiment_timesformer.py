@@ -210,10 +210,8 @@ def test_verdict_when_space_only_is_blind_to_order():
     assert text.startswith(
         "**Space-only** attention's direction accuracy is **0.500** over the 100 test clips"
     )
-    assert (
-        "its 95% Wilson interval is [0.40, 0.60], which contains 0.5: not distinguishable from "
-        "a model blind to order." in text
-    )
+    assert "its 95% CI (bootstrap over seeds and test clips) is [0.4" in text
+    assert "which contains 0.5: not distinguishable from a model blind to order." in text
     assert "Its pair accuracy (1.000) is what appearance alone gives." in text
     assert (
         "Divided space time: direction accuracy 1.000, test accuracy 1.000 against 0.500 for "
@@ -223,7 +221,8 @@ def test_verdict_when_space_only_is_blind_to_order():
     assert "loses 22.9 points to divided attention on SSv2 but only 1.1 on Kinetics-400." in text
     body, bullets = text.split("\n\n")
     assert body.endswith(
-        "One seed per scheme and 100 test clips: differences of a few points are within noise."
+        "One seed per scheme and 100 test clips; each claim below is decided by the paired 95% "
+        "CI of its difference (bootstrap over the test clips), not by which number is larger."
     )
     claims = result.claims()
     assert [(v.claim, v.verdict, v.n_test) for v in claims] == [
@@ -238,8 +237,8 @@ def test_verdict_outside_the_range_and_with_too_few_clips():
     labels = [0, 1] * 50
     outside = hand_made({"space_only": scheme("space only", labels, labels)})
     assert (
-        "its 95% Wilson interval is [0.96, 1.00], which excludes 0.5 (by chance, or through "
-        "something" in timesformer.verdict_markdown(outside)
+        "its 95% CI (bootstrap over seeds and test clips) is [1.00, 1.00], which excludes 0.5 "
+        "(by chance, or through something" in timesformer.verdict_markdown(outside)
     )
     few = hand_made({"space_only": scheme("space only", [0, 1, 2], [0, 1, 2])}, profile="smoke")
     text = timesformer.verdict_markdown(few)

@@ -211,9 +211,10 @@ def test_shared_sentences_and_pair_heatmap():
     assert tuple(fig.get_size_inches()) == (5.0, 3.0) and fig.axes[0].get_title() == "title"
     assert chance_level(["a", "b", "c", "d"]) == 0.25
     assert classes_line(["a", "b"]) == "2 classes: a, b"
-    assert noise_note([right], "network") == (
+    assert noise_note([right], "network", claims=False) == (
         "One seed per network and 4 test clips: differences of a few points are within noise."
     )
+    assert noise_note([right], "network").startswith("One seed per network and 4 test clips; ")
 
 
 # --- claims: paired verdicts of two variants tested on the same clips -----------------------------

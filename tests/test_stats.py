@@ -106,6 +106,28 @@ def test_seed_item_bootstrap_widens_with_seed_noise() -> None:
         stats.seed_item_bootstrap(stats.accuracy, y, stable_a, stable_b[:2])
 
 
+def test_seed_item_interval_of_one_model() -> None:
+    y = np.array([0, 1] * 30)
+    right = y.copy()
+    wrong = 1 - y
+    # seed 0 always right, seed 1 always wrong: mean 0.5, and the seed draw alone spans 0..1
+    both = stats.seed_item_interval(stats.accuracy, y, [right, wrong], n_boot=400)
+    assert both.estimate == pytest.approx(0.5)
+    assert both.low == pytest.approx(0.0) and both.high == pytest.approx(1.0)
+    # three identical seeds: the interval is the item bootstrap's alone, around the estimate
+    half = np.where(np.arange(60) < 30, y, 1 - y)
+    same = stats.seed_item_interval(stats.accuracy, y, [half] * 3, n_boot=400)
+    assert same.estimate == pytest.approx(0.5) and same.low < 0.5 < same.high
+    assert same.high - same.low < 0.4
+
+    def undefined(labels: np.ndarray, predictions: np.ndarray) -> float:
+        return float("nan")
+
+    assert np.isnan(stats.seed_item_interval(undefined, y, [right], n_boot=10).low)
+    with pytest.raises(ValueError, match="seeds, items"):
+        stats.seed_item_interval(stats.accuracy, y, [right[:-1]])
+
+
 def test_chance_levels() -> None:
     assert stats.chance_accuracy([0, 0, 0, 1]) == {"uniform": 0.5, "prior": 0.625, "majority": 0.75}
     assert stats.chance_accuracy([0, 1], num_classes=25)["uniform"] == pytest.approx(0.04)

@@ -186,3 +186,42 @@ def test_a_mistyped_config_value_names_the_key_and_the_type(bad: dict, message: 
     with pytest.raises(ValueError) as err:
         dataclasses.replace(TINY, **bad)
     assert str(err.value) == message
+
+
+def test_extra_test_clips_leave_every_regular_clip_as_it_was(tmp_path: Path) -> None:
+    base = dataclasses.replace(TINY, clips_per_class=6)
+    plain = generate_dataset("synth-actions", tmp_path / "plain", base)
+    extra_cfg = dataclasses.replace(base, extra_test_clips_per_class=3)
+    extra = generate_dataset("synth-actions", tmp_path / "extra", extra_cfg)
+    assert len(extra) == len(plain) + 3 * plain["class"].nunique()
+    regular = extra[extra["path"].isin(plain["path"])].set_index("path")
+    pd.testing.assert_frame_equal(regular, plain.set_index("path").loc[regular.index])
+    added = extra[~extra["path"].isin(plain["path"])]
+    assert set(added["split"]) == {"test"}
+    assert not set(added["actor"]) & set(plain["actor"])  # new actors only
+    assert (added.groupby("class").size() == 3).all()
+    plain_files, extra_files = _files(tmp_path / "plain"), _files(tmp_path / "extra")
+    for name, data in plain_files.items():
+        if name.startswith("videos/"):
+            assert extra_files[name] == data, name
+    with pytest.raises(ValueError, match="extra_test_clips_per_class must be an int >= 0"):
+        dataclasses.replace(base, extra_test_clips_per_class=-1)
+
+
+def test_extra_test_clips_are_synth_actions_only(tmp_path: Path) -> None:
+    from vidad.config import ConfigError
+    from vidad.synth.profile import synth_configs
+
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "synth:\n  smoke:\n    seed: 0\n    workers: 1\n"
+        "    actions: {clips_per_class: 4, extra_test_clips_per_class: 2}\n"
+        "    sports: {clips_scale: 0.5, extra_test_clips_per_class: 2}\n"
+    )
+    with pytest.raises(ConfigError, match="only synth-actions"):
+        synth_configs("smoke", params)
+    params.write_text(
+        params.read_text().replace("{clips_scale: 0.5, extra_test_clips_per_class: 2}", "{}")
+    )
+    configs = synth_configs("smoke", params)
+    assert configs["synth-actions"].extra_test_clips_per_class == 2

@@ -212,6 +212,40 @@ def seed_item_bootstrap(
     return _percentile_interval(mean_difference(np.arange(seeds), everyone), draws, level)
 
 
+def seed_item_interval(
+    metric: Metric,
+    labels: Sequence,
+    runs: Sequence[Sequence],
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+    stratify: bool = False,
+) -> Interval:
+    """CI of one model's seed-averaged ``metric``, resampling seeds *and* test items (as
+    :func:`seed_item_bootstrap`, for a single model: "is its direction accuracy above 0.5?").
+
+    Draws where the metric is undefined (NaN, e.g. no item left in a reversed pair) are left
+    out of the percentiles.
+    """
+    y, a = np.asarray(labels), np.asarray(runs)
+    if a.ndim != 2 or a.shape[1] != len(y) or a.shape[0] < 1:
+        raise ValueError(f"need a (seeds, items) array over {len(y)} items")
+    seeds = a.shape[0]
+
+    def mean_metric(seed_idx: np.ndarray, item_idx: np.ndarray) -> float:
+        yy = y[item_idx]
+        values = [metric(yy, a[s, item_idx]) for s in seed_idx]
+        defined = [v for v in values if not np.isnan(v)]
+        return float(np.mean(defined)) if defined else float("nan")
+
+    rng = np.random.default_rng(seed)
+    draws = np.empty(n_boot)
+    for i in range(n_boot):
+        draws[i] = mean_metric(rng.integers(0, seeds, seeds), _resample_indices(rng, y, stratify))
+    return _percentile_interval(mean_metric(np.arange(seeds), np.arange(len(y))), draws, level)
+
+
 def group_bootstrap(
     metric: Callable[[list[np.ndarray], list[np.ndarray]], float],
     labels: Sequence[np.ndarray],

@@ -17,15 +17,18 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from vidad import stats
-from vidad.experiments.recipe import RecipeConfig
+from vidad.experiments.recipe import SeededRecipeConfig
 from vidad.experiments.recognition import (
     SMOKE_NOTE,
+    VariantRuns,
     accuracy_claim,
     chance_level,
     claims_markdown,
     learning_curves,
+    noise_note,
     pair_heatmap,
     results_table,
+    run_seeds,
     test_bars,
 )
 from vidad.models import count_macs, count_params, create_model, published
@@ -48,8 +51,9 @@ Depth = int | Literal["increasing", "decreasing"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(RecipeConfig):
-    """The recipe, the temporal depths to compare and whether to train depth 3 on raw clips."""
+class Config(SeededRecipeConfig):
+    """The recipe, the temporal depths to compare (each trained with every seed) and whether
+    to train depth 3 on raw clips (first seed only: a sanity check, not a claim)."""
 
     SECTION = "c3d"
 
@@ -91,7 +95,7 @@ class Result:
     classes: list[str]
     raw: VariantResult | None
     raw_train_accuracy: float | None
-    results: list[VariantResult]
+    results: list[VariantRuns]
     table: pd.DataFrame
 
     @property
@@ -177,7 +181,8 @@ def run(config: Config, paths: Paths) -> Result:
         raw_setup = dataclasses.replace(setup, motion=False)
         raw = run_variant(RAW_VARIANT, raw_setup, paths, CHAPTER, classes)
         raw_train = train_split_accuracy(raw, raw_setup, paths)
-    results = [run_variant(depth_variant(d), setup, paths, CHAPTER, classes) for d in config.depths]
+    setups = config.seed_setups()
+    results = [run_seeds(depth_variant(d), setups, paths, CHAPTER, classes) for d in config.depths]
     return Result(
         paths.profile,
         layers,
@@ -261,16 +266,7 @@ def verdict_markdown(result: Result) -> str:
         f"The lowest test accuracy is **{worst}**'s ({by.loc[worst, 'test accuracy']:.3f})."
     )
     claims = result.claims()
-    lines.append(
-        f"Test sets are small ({len(result.results[0].run.test_labels)} clips) and each variant "
-        "ran with one seed"
-        + (
-            "; each claim below is decided by the paired 95% CI of its test-accuracy difference "
-            "(bootstrap over the test clips), not by which number is larger."
-            if claims
-            else ", so differences of a few points are within noise."
-        )
-    )
+    lines.append(noise_note(result.results, "depth", claims=bool(claims)))
     if result.profile == "smoke":
         lines.append(SMOKE_NOTE)
     text = " ".join(lines)

@@ -17,9 +17,10 @@ import pandas as pd
 import seaborn as sns
 
 from vidad import stats
-from vidad.experiments.recipe import RecipeConfig
+from vidad.experiments.recipe import SeededRecipeConfig
 from vidad.experiments.recognition import (
     N_BOOT,
+    VariantRuns,
     accuracy_claim,
     chance_level,
     claims_markdown,
@@ -27,15 +28,14 @@ from vidad.experiments.recognition import (
     noise_note,
     pair_breakdown,
     results_table,
+    run_seeds,
 )
 from vidad.models import count_macs, count_params, create_model, published
 from vidad.models.summary import complexity_table, factorization_table
 from vidad.paths import Paths
 from vidad.train.recognition import (
     Variant,
-    VariantResult,
     class_names,
-    run_variant,
     train_split_predictions,
 )
 
@@ -57,8 +57,8 @@ CLAIM_VERDICTS: dict[tuple[bool, bool], str] = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(RecipeConfig):
-    """The recipe alone: both networks are trained with it."""
+class Config(SeededRecipeConfig):
+    """The recipe alone: both networks are trained with it, once per seed."""
 
     SECTION = "r2plus1d"
 
@@ -76,9 +76,10 @@ class Result:
     complexity: pd.DataFrame
     paper: dict[str, dict[str, int | float]]
     classes: list[str]
-    results: list[VariantResult]
+    results: list[VariantRuns]
     table: pd.DataFrame
-    train_outcomes: list[tuple[list[int], list[int]]]  # (labels, predictions) per variant
+    #: ``train_outcomes[variant][seed]``: (labels, predictions) on the training clips
+    train_outcomes: list[list[tuple[list[int], list[int]]]]
 
     @property
     def chance(self) -> float:
@@ -89,8 +90,14 @@ class Result:
         return {
             "paper": self.paper,
             "variants": {
-                r.variant.label: {**r.metrics(), "train_accuracy": float(acc)}
-                for r, acc in zip(self.results, self.table["train accuracy"], strict=True)
+                r.variant.label: {
+                    **r.metrics(),
+                    "train_accuracy": float(acc),
+                    "train_accuracy_per_seed": [stats.accuracy(y, p) for y, p in outcomes],
+                }
+                for r, acc, outcomes in zip(
+                    self.results, self.table["train accuracy"], self.train_outcomes, strict=True
+                )
             },
             "claims": [v.as_dict() for v in self.claims()],
         }
@@ -102,19 +109,25 @@ class Result:
         r21, r3 = self.results[by["R(2+1)D-18"]], self.results[by["R3D-18"]]
         source = CLAIM_SOURCE
         test = accuracy_claim("R(2+1)D-18 has lower test error than R3D-18", source, r21, r3)
-        (y21, p21), (y3, p3) = (
-            self.train_outcomes[by["R(2+1)D-18"]],
-            self.train_outcomes[by["R3D-18"]],
-        )
-        if list(y21) != list(y3):
+        outcomes21 = self.train_outcomes[by["R(2+1)D-18"]]
+        outcomes3 = self.train_outcomes[by["R3D-18"]]
+        labels = [list(y) for y, _ in outcomes21 + outcomes3]
+        if any(y != labels[0] for y in labels):
             raise ValueError("the two networks were not scored on the same training clips")
-        ci = stats.paired_bootstrap(stats.accuracy, y21, p21, p3, n_boot=N_BOOT, seed=0)
+        ci = stats.seed_item_bootstrap(
+            stats.accuracy,
+            labels[0],
+            [p for _, p in outcomes21],
+            [p for _, p in outcomes3],
+            n_boot=N_BOOT,
+            seed=0,
+        )
         train = stats.verdict(
             "R(2+1)D-18 has lower training error than R3D-18",
             source,
             ci,
-            seeds=1,
-            n_test=len(y21),
+            seeds=len(outcomes21),
+            n_test=len(labels[0]),
             unit="training clips",
         )
         return [test, train]
@@ -156,12 +169,18 @@ def run(config: Config, paths: Paths) -> Result:
         "r2plus1d_18": {"params": params_r21, "gmacs": macs_r21 / 1e9},
         "r3d_18": {"params": params_r3d, "gmacs": macs_r3d / 1e9},
     }
-    setup = config.setup()
+    setups = config.seed_setups()
     classes = class_names(config.classes, paths)
-    results = [run_variant(v, setup, paths, CHAPTER, classes) for v in VARIANTS]
+    results = [run_seeds(v, setups, paths, CHAPTER, classes) for v in VARIANTS]
     table = results_table(results)
-    train_outcomes = [train_split_predictions(r, setup, paths) for r in results]
-    train_accuracy = [stats.accuracy(y, p) for y, p in train_outcomes]
+    train_outcomes = [
+        [train_split_predictions(run, s, paths) for run, s in zip(r.runs, setups, strict=True)]
+        for r in results
+    ]
+    train_accuracy = [
+        float(sum(stats.accuracy(y, p) for y, p in per_seed) / len(per_seed))
+        for per_seed in train_outcomes
+    ]
     return Result(
         paths.profile,
         factorization,

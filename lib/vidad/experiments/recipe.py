@@ -50,3 +50,30 @@ class RecipeConfig(SectionConfig):
 
 #: The recipe's keys: the fields of :class:`RecognitionSetup`, which :class:`RecipeConfig` declares.
 RECIPE_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RecognitionSetup))
+
+
+@dataclasses.dataclass(frozen=True)
+class SeededRecipeConfig(RecipeConfig):
+    """The recipe of a chapter that makes claims: every variant is trained ``num_seeds`` times,
+    with seeds ``seed, seed + 1, ...``.
+
+    One seed is one draw of the training noise (initial weights, data order, crops); a verdict
+    that a second machine or a second seed could flip is not a result, so the chapters' CIs
+    resample seeds as well as test clips (:func:`vidad.stats.seed_item_bootstrap`).
+    """
+
+    num_seeds: int
+
+    def validate(self) -> None:
+        if self.num_seeds < 1:
+            raise ValueError(f"num_seeds must be >= 1, got {self.num_seeds}")
+        super().validate()
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(range(self.seed, self.seed + self.num_seeds))
+
+    def seed_setups(self) -> list[RecognitionSetup]:
+        """One training setup per seed (everything else equal)."""
+        base = self.setup()
+        return [dataclasses.replace(base, seed=s) for s in self.seeds]

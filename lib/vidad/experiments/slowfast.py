@@ -17,9 +17,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from vidad import stats
-from vidad.experiments.recipe import RecipeConfig
+from vidad.experiments.recipe import SeededRecipeConfig
 from vidad.experiments.recognition import (
     SMOKE_NOTE,
+    VariantRuns,
     accuracy_claim,
     chance_level,
     claims_markdown,
@@ -27,13 +28,14 @@ from vidad.experiments.recognition import (
     noise_note,
     pair_heatmap,
     results_table,
+    run_seeds,
     test_bars,
 )
 from vidad.models import count_macs, count_params, create_model, published
 from vidad.models.slowfast import SLOWFAST_SIZES
 from vidad.models.summary import complexity_table
 from vidad.paths import Paths
-from vidad.train.recognition import Variant, VariantResult, class_names, run_variant
+from vidad.train.recognition import Variant, class_names
 
 CHAPTER = "04_slowfast"
 
@@ -81,7 +83,7 @@ FAMILY_STYLE: dict[str, tuple[str, str]] = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(RecipeConfig):
+class Config(SeededRecipeConfig):
     """The recipe and the variants to train (keys of :data:`SLOWFAST_VARIANTS`)."""
 
     SECTION = "slowfast"
@@ -131,7 +133,7 @@ class Result:
     fast_share: dict[str, float]
     classes: list[str]
     variants: list[str]
-    results: list[VariantResult]
+    results: list[VariantRuns]
     table: pd.DataFrame
 
     @property
@@ -207,10 +209,10 @@ def fast_shares(paper: dict[str, dict[str, int | float]]) -> dict[str, float]:
 def run(config: Config, paths: Paths) -> Result:
     """Count the paper-size networks, then train every configured variant."""
     paper, complexity = paper_counts()
-    setup = config.setup()
+    setups = config.seed_setups()
     classes = class_names(config.classes, paths)
     results = [
-        run_variant(SLOWFAST_VARIANTS[v], setup, paths, CHAPTER, classes) for v in config.variants
+        run_seeds(SLOWFAST_VARIANTS[v], setups, paths, CHAPTER, classes) for v in config.variants
     ]
     return Result(
         paths.profile,
@@ -227,7 +229,7 @@ def run(config: Config, paths: Paths) -> Result:
 # --- tables ---------------------------------------------------------------------------------------
 
 
-def pathway_frames(result: VariantResult) -> tuple[float, float]:
+def pathway_frames(result: VariantRuns) -> tuple[float, float]:
     """Frames seen by the slow and the fast pathway (NaN for an absent pathway)."""
     spec = result.model.input_spec
     pathways = result.variant.options.get("pathways", "slowfast")

@@ -11,30 +11,35 @@ preset; our time-reversed pairs ask the SSv2 question in its purest form.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Literal
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from vidad import stats
-from vidad.experiments.recipe import RecipeConfig
+from vidad.experiments.recipe import SeededRecipeConfig
 from vidad.experiments.recognition import (
+    N_BOOT,
     SMOKE_NOTE,
+    VariantRuns,
     accuracy_claim,
     chance_level,
     claims_markdown,
     direction_claim,
+    direction_metric,
     learning_curves,
     noise_note,
     pair_heatmap,
     results_table,
+    run_seeds,
     test_bars,
 )
 from vidad.models import count_macs, count_params, create_model, published
 from vidad.models.timesformer import TIMESFORMER_SIZES
 from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
-from vidad.train.recognition import Variant, VariantResult, class_names, run_variant
+from vidad.train.recognition import Variant, class_names
 
 CHAPTER = "05_timesformer"
 
@@ -43,7 +48,7 @@ Attention = Literal["divided_space_time", "joint_space_time", "space_only"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(RecipeConfig):
+class Config(SeededRecipeConfig):
     """The recipe, the side of a patch and the attention schemes to compare."""
 
     SECTION = "timesformer"
@@ -87,7 +92,7 @@ class Result:
     paper_gmacs: dict[str, float]
     classes: list[str]
     attention_types: list[str]
-    results: list[VariantResult]
+    results: list[VariantRuns]
     table: pd.DataFrame
 
     @property
@@ -95,7 +100,7 @@ class Result:
         return chance_level(self.classes)
 
     @property
-    def by_attention(self) -> dict[str, VariantResult]:
+    def by_attention(self) -> dict[str, VariantRuns]:
         return dict(zip(self.attention_types, self.results, strict=True))
 
     def metrics(self) -> dict[str, Any]:
@@ -175,10 +180,10 @@ def paper_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def run(config: Config, paths: Paths) -> Result:
     """Count the three schemes at paper size, then train every configured scheme."""
     rows = paper_counts()
-    setup = config.setup()
+    setups = config.seed_setups()
     classes = class_names(config.classes, paths)
     variants = [attention_variant(a, config.patch_size) for a in config.attention_types]
-    results = [run_variant(v, setup, paths, CHAPTER, classes) for v in variants]
+    results = [run_seeds(v, setups, paths, CHAPTER, classes) for v in variants]
     return Result(
         paths.profile,
         paper_frame(rows),
@@ -194,14 +199,19 @@ def run(config: Config, paths: Paths) -> Result:
 # --- tables ---------------------------------------------------------------------------------------
 
 
-def in_pair_count(result: VariantResult) -> int:
-    """Test clips predicted in the right reversed pair: the direction accuracy's denominator."""
+def in_pair_count(result: VariantRuns) -> float:
+    """Test clips predicted in the right reversed pair (the direction accuracy's denominator),
+    mean over seeds."""
     twin = {a: b for pair in REVERSED_PAIRS for a, b in (pair, pair[::-1])}
     names = result.classes
-    return sum(
-        names[p] in (names[y], twin.get(names[y]))
-        for y, p in zip(result.run.test_labels, result.run.test_predictions, strict=True)
-    )
+    counts = [
+        sum(
+            names[p] in (names[y], twin.get(names[y]))
+            for y, p in zip(result.test_labels, predictions, strict=True)
+        )
+        for predictions in result.test_predictions
+    ]
+    return sum(counts) / len(counts)
 
 
 def beside_table(result: Result) -> pd.DataFrame:
@@ -212,7 +222,7 @@ def beside_table(result: Result) -> pd.DataFrame:
                 "attention": a,
                 "published K400 top-1 (%)": published.TIMESFORMER[a]["k400"],
                 "published SSv2 top-1 (%)": published.TIMESFORMER[a]["ssv2"],
-                "ours: test accuracy": r.run.test_accuracy,
+                "ours: test accuracy": r.test_accuracy,
                 "ours: test pair accuracy": r.order_scores()["pair_accuracy"],
                 "ours: test direction accuracy": r.order_scores()["direction_accuracy"],
             }
@@ -299,7 +309,9 @@ def training_markdown(config: Config) -> str:
         f"{config.patch_size}x{config.patch_size} patches ({tokens} tokens per frame), trained "
         "from scratch with the recipe of the previous chapters: the classes in the parameters (by "
         "default the ten of synth-actions' time-reversed pairs), each clip minus its mean frame, "
-        "the epoch chosen on validation, test scored once, one seed each. One setting differs: "
+        "the epoch chosen on validation, test scored once, "
+        f"{config.num_seeds} seed{'s' if config.num_seeds != 1 else ''} each. One setting "
+        "differs: "
         f"the peak learning rate is {config.lr:g}, not the convolutional networks' 3e-3, at "
         "which all three schemes stayed at chance in our trials (a transformer trained from "
         "scratch is far more sensitive to it, hence the warm-up and low rates of ViT recipes). "
@@ -308,23 +320,42 @@ def training_markdown(config: Config) -> str:
     )
 
 
+def _too_few(n: float) -> bool:
+    """Whether ``n`` clips are too few to tell a direction accuracy from 0.5: a Wilson interval
+    at 50% that is half the scale wide or wider."""
+    if n < 1:
+        return True
+    half = stats.wilson_interval(round(n / 2), round(n))
+    return half.high - half.low >= 0.5
+
+
 def _space_only(result: Result) -> list[str]:
     by = result.by_attention
-    so = by["space_only"].order_scores()
-    n = in_pair_count(by["space_only"])
-    if n:
-        right = round(so["direction_accuracy"] * n)
-        blind = stats.wilson_interval(right, n)
+    space = by["space_only"]
+    so = space.order_scores()
+    n = in_pair_count(space)
+    seeds = len(space.seeds)
+    interval = stats.seed_item_interval(
+        direction_metric(space.classes),
+        space.test_labels,
+        space.test_predictions,
+        n_boot=N_BOOT,
+        seed=0,
+    )
+    over = f"over the {n:.0f} test clips it put in the right pair" + (
+        f" (mean of {seeds} seeds)" if seeds > 1 else ""
+    )
     lines = [
         f"**Space-only** attention's direction accuracy is **{so['direction_accuracy']:.3f}** "
-        f"over the {n} test clips it put in the right pair; "
+        f"{over}; "
         + (
             "too few clips to tell anything from 0.5."
-            if not n or blind.high - blind.low >= 0.5
-            else f"its 95% Wilson interval is [{blind.low:.2f}, {blind.high:.2f}], which "
+            if _too_few(n) or math.isnan(interval.low)
+            else f"its 95% CI (bootstrap over seeds and test clips) is [{interval.low:.2f}, "
+            f"{interval.high:.2f}], which "
             + (
                 "contains 0.5: not distinguishable from a model blind to order."
-                if blind.contains(0.5)
+                if interval.contains(0.5)
                 else "excludes 0.5 (by chance, or through something other than frame order)."
             )
         )
@@ -336,8 +367,8 @@ def _space_only(result: Result) -> list[str]:
         sc = by[a].order_scores()
         lines.append(
             f"{a.replace('_', ' ').capitalize()}: direction accuracy "
-            f"{sc['direction_accuracy']:.3f}, test accuracy {by[a].run.test_accuracy:.3f} against "
-            f"{by['space_only'].run.test_accuracy:.3f} for space-only."
+            f"{sc['direction_accuracy']:.3f}, test accuracy {by[a].test_accuracy:.3f} against "
+            f"{by['space_only'].test_accuracy:.3f} for space-only."
         )
     pub = published.TIMESFORMER
     lines.append(
@@ -353,8 +384,8 @@ def verdict_markdown(result: Result) -> str:
     """Whether space-only attention is blind to order here, and what attention across frames
     adds, beside the paper's SSv2 / Kinetics-400 gap."""
     lines = _space_only(result) if "space_only" in result.by_attention else []
-    lines.append(noise_note(result.results, "scheme"))
+    claims = result.claims()
+    lines.append(noise_note(result.results, "scheme", claims=bool(claims)))
     if result.profile == "smoke":
         lines.append(SMOKE_NOTE)
-    claims = result.claims()
     return " ".join(lines) + ("\n\n" + claims_markdown(claims) if claims else "")

@@ -19,6 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dataset", required=True, choices=sorted(DATASETS))
     ap.add_argument("--out", required=True, type=Path, help="dataset root to write")
     ap.add_argument("--clips-per-class", type=int, default=d.clips_per_class)
+    ap.add_argument(
+        "--extra-test-clips-per-class",
+        type=int,
+        default=d.extra_test_clips_per_class,
+        help="synth-actions: test clips per class of new actors, beyond the regular split",
+    )
     ap.add_argument("--clips-scale", type=float, default=d.clips_scale)
     ap.add_argument("--height", type=int, default=d.height)
     ap.add_argument("--width", type=int, default=d.width)
@@ -30,7 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     try:
         config = SynthConfig(
-            clips_per_class=args.clips_per_class, clips_scale=args.clips_scale,
+            clips_per_class=args.clips_per_class,
+            extra_test_clips_per_class=args.extra_test_clips_per_class,
+            clips_scale=args.clips_scale,
             height=args.height, width=args.width, num_frames=args.frames, fps=args.fps,
             duration_jitter=args.duration_jitter, seed=args.seed, workers=args.workers,
         )  # fmt: skip

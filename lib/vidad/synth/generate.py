@@ -35,8 +35,12 @@ class SynthConfig(SectionConfig):
     """Size and randomness of a synthetic dataset.
 
     ``clips_per_class`` applies to synth-actions; synth-sports uses the real UCF Sports counts
-    times ``clips_scale`` (at least 3 per class). ``duration_jitter`` varies synth-sports clip
-    lengths by up to +-that fraction of ``num_frames``, like the real clips of varying length.
+    times ``clips_scale`` (at least 3 per class). ``extra_test_clips_per_class`` (synth-actions
+    only) adds that many test clips per class, of new actors, after every regular clip: test
+    clips cost only inference, and a bigger test split narrows every CI; the regular clips, their
+    actors and their splits stay exactly what they are without it. ``duration_jitter`` varies
+    synth-sports clip lengths by up to +-that fraction of ``num_frames``, like the real clips of
+    varying length.
     Every value is type-checked when built (:class:`vidad.config.SectionConfig`), then its
     range is checked.
     """
@@ -44,6 +48,7 @@ class SynthConfig(SectionConfig):
     SECTION = "synth"
 
     clips_per_class: int = 40
+    extra_test_clips_per_class: int = 0
     clips_scale: float = 1.0
     height: int = 112
     width: int = 112
@@ -57,6 +62,11 @@ class SynthConfig(SectionConfig):
         problems = []
         if self.clips_per_class < 1:
             problems.append(f"clips_per_class must be an int >= 1 (got {self.clips_per_class})")
+        if self.extra_test_clips_per_class < 0:
+            problems.append(
+                "extra_test_clips_per_class must be an int >= 0 "
+                f"(got {self.extra_test_clips_per_class})"
+            )
         if not self.clips_scale > 0:
             problems.append(f"clips_scale must be > 0 (got {self.clips_scale})")
         for name in ("height", "width"):
@@ -176,9 +186,29 @@ def _plan(name: str, config: SynthConfig) -> list[dict]:
                     "index": i,
                     "actor": actor_base + i // per,
                     "path": f"videos/{cls}/{cls}_{i:04d}.mp4",
+                    "extra_test": False,
                 }
             )
         actor_base += math.ceil(n / per)
+    if name != "synth-actions" or not config.extra_test_clips_per_class:
+        return plan
+    # extra test clips: new indices and new actors, numbered after every regular one, so that
+    # no regular clip's seed, actor or split changes
+    regular = {cls: config.clips_per_class for cls in classes}
+    for class_id, cls in enumerate(classes):
+        for j in range(config.extra_test_clips_per_class):
+            i = regular[cls] + j
+            plan.append(
+                {
+                    "class": cls,
+                    "label": class_id,
+                    "index": i,
+                    "actor": actor_base + j // CLIPS_PER_ACTOR,
+                    "path": f"videos/{cls}/{cls}_{i:04d}.mp4",
+                    "extra_test": True,
+                }
+            )
+        actor_base += math.ceil(config.extra_test_clips_per_class / CLIPS_PER_ACTOR)
     return plan
 
 
@@ -221,8 +251,10 @@ def generate_dataset(name: str, root: Path, config: SynthConfig) -> pd.DataFrame
         table["split"] = assign_splits(table, config.seed, group_column="actor")
         table["is_anomaly"] = table["class"].isin(ANOMALY_CLASSES).astype(int)
     else:
-        table["split"] = assign_splits(
-            table,
+        regular = ~table["extra_test"]
+        table["split"] = "test"  # the extra test clips; the regular ones are split as always
+        table.loc[regular, "split"] = assign_splits(
+            table[regular],
             config.seed,
             anomaly_classes=(),
             fractions={"train": 0.7, "val": 0.15, "test": 0.15},

@@ -42,6 +42,11 @@ def synth_configs(profile: str, params_file: Path = Path("params.yaml")) -> dict
         if key == "actions":
             block.setdefault("clips_scale", 1.0)
         else:
+            if "extra_test_clips_per_class" in block:
+                raise ConfigError(
+                    f"{where}.{key} sets extra_test_clips_per_class, which only synth-actions "
+                    "has (synth-sports follows the real dataset's clip counts)"
+                )
             block.setdefault("clips_per_class", 1)
         configs[dataset] = SynthConfig.from_params({**block, **shared}, f"{where}.{key}")
     if values:
