@@ -106,3 +106,22 @@ def test_whole_clip_yuv_equals_frame_by_frame() -> None:
     assert whole.shape == (8, 24, 16) and whole.dtype == np.uint8
     for t in range(len(clip)):
         assert np.array_equal(whole[t], rgb_to_yuv420p(clip[t]))
+
+
+def test_the_roi_detector_and_its_loop_adapter_opt_in_on_cpu() -> None:
+    from vidad.detection.train import BatchedDetector
+
+    cpu = torch.device("cpu")
+    detector = create_model(
+        "slowfast_detector",
+        size="tiny",
+        num_classes=3,
+        backbone_options={"num_frames": 8, "crop_size": 32},
+    )
+    classifier = create_model(
+        "slowfast_r50", size="tiny", num_classes=3, num_frames=8, crop_size=32
+    )
+    assert wants_channels_last_3d(detector, cpu)
+    assert wants_channels_last_3d(BatchedDetector(detector), cpu)
+    assert not wants_channels_last_3d(classifier, cpu)  # two pathways at 32x32: measured no gain
+    assert not wants_channels_last_3d(BatchedDetector(detector), torch.device("meta"))

@@ -91,6 +91,12 @@ class BatchedDetector(nn.Module):
         super().__init__()
         self.detector = detector
 
+    @property
+    def channels_last_3d_on_cpu(self) -> bool:
+        """The wrapped detector's layout choice (:func:`vidad.train.loop.wants_channels_last_3d`
+        reads it from the model ``fit`` is given)."""
+        return bool(getattr(self.detector, "channels_last_3d_on_cpu", False))
+
     def forward(self, inputs: dict[str, Any]) -> torch.Tensor:
         return self.detector(inputs["clip"], inputs["boxes"])
 
