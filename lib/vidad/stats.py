@@ -194,7 +194,6 @@ def seed_item_bootstrap(
     a, b = np.asarray(runs_a), np.asarray(runs_b)
     if a.shape != b.shape or a.ndim != 2 or a.shape[1] != len(y) or a.shape[0] < 1:
         raise ValueError(f"need (seeds, items) arrays of equal shape over {len(y)} items")
-    seeds = a.shape[0]
 
     def mean_difference(seed_idx: np.ndarray, item_idx: np.ndarray) -> float:
         yy = y[item_idx]
@@ -202,14 +201,7 @@ def seed_item_bootstrap(
             np.mean([metric(yy, a[s, item_idx]) - metric(yy, b[s, item_idx]) for s in seed_idx])
         )
 
-    rng = np.random.default_rng(seed)
-    draws = np.empty(n_boot)
-    everyone = np.arange(len(y))
-    for i in range(n_boot):
-        draws[i] = mean_difference(
-            rng.integers(0, seeds, seeds), _resample_indices(rng, y, stratify)
-        )
-    return _percentile_interval(mean_difference(np.arange(seeds), everyone), draws, level)
+    return _seed_item_interval(mean_difference, y, a.shape[0], n_boot, seed, level, stratify)
 
 
 def seed_item_interval(
@@ -231,7 +223,6 @@ def seed_item_interval(
     y, a = np.asarray(labels), np.asarray(runs)
     if a.ndim != 2 or a.shape[1] != len(y) or a.shape[0] < 1:
         raise ValueError(f"need a (seeds, items) array over {len(y)} items")
-    seeds = a.shape[0]
 
     def mean_metric(seed_idx: np.ndarray, item_idx: np.ndarray) -> float:
         yy = y[item_idx]
@@ -239,11 +230,28 @@ def seed_item_interval(
         defined = [v for v in values if not np.isnan(v)]
         return float(np.mean(defined)) if defined else float("nan")
 
+    return _seed_item_interval(mean_metric, y, a.shape[0], n_boot, seed, level, stratify)
+
+
+def _seed_item_interval(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    labels: np.ndarray,
+    seeds: int,
+    n_boot: int,
+    seed: int,
+    level: float,
+    stratify: bool,
+) -> Interval:
+    """Percentile interval of ``statistic(seed_indices, item_indices)``: each draw takes the
+    seeds with replacement, then the items with replacement (within labels if ``stratify``)."""
     rng = np.random.default_rng(seed)
     draws = np.empty(n_boot)
     for i in range(n_boot):
-        draws[i] = mean_metric(rng.integers(0, seeds, seeds), _resample_indices(rng, y, stratify))
-    return _percentile_interval(mean_metric(np.arange(seeds), np.arange(len(y))), draws, level)
+        draws[i] = statistic(
+            rng.integers(0, seeds, seeds), _resample_indices(rng, labels, stratify)
+        )
+    estimate = statistic(np.arange(seeds), np.arange(len(labels)))
+    return _percentile_interval(estimate, draws, level)
 
 
 def group_bootstrap(

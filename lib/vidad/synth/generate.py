@@ -194,10 +194,9 @@ def _plan(name: str, config: SynthConfig) -> list[dict]:
         return plan
     # extra test clips: new indices and new actors, numbered after every regular one, so that
     # no regular clip's seed, actor or split changes
-    regular = {cls: config.clips_per_class for cls in classes}
     for class_id, cls in enumerate(classes):
         for j in range(config.extra_test_clips_per_class):
-            i = regular[cls] + j
+            i = config.clips_per_class + j
             plan.append(
                 {
                     "class": cls,
