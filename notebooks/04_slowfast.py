@@ -83,9 +83,10 @@ display(Markdown(slowfast.fast_share_markdown(result)))
 # Every variant is trained from scratch with the recipe of the previous chapters: the classes
 # in the parameters (by default the ten of synth-actions' time-reversed pairs), each clip minus
 # its mean frame, the epoch chosen on validation, test scored once, `num_seeds` seeds each
-# (printed below). The variants are the parameters' `variants`: on `cpu` the four the claims
-# compare (time-strided-conv laterals, no laterals, Slow-only, Fast-only); the time-strided
-# sampling and time-to-channel laterals are left to `gpu`, to pay for three seeds each. The networks
+# (printed below). The variants are the parameters' `variants`: on `cpu` the three the paper's
+# Fig. 2 claims compare (time-strided-conv laterals, Slow-only, Fast-only); the lateral ablations
+# (no laterals, time-strided sampling, time-to-channel) are left to `gpu`, to pay for three seeds
+# of each variant within the `cpu` hour. The networks
 # are the `size` preset (ResNet-18-style stages at reduced width) at the small clip size of the
 # parameters, not the paper-size networks above. The paper's ablations are on Kinetics-400,
 # where scenes give most classes away and order matters little; on our pairs only motion

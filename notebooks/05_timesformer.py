@@ -83,7 +83,10 @@ display(result.paper_table.round(3))
 display(Markdown(timesformer.attention_cost_markdown(result)))
 
 # %% [markdown]
-# ## Training the three schemes
+# ## Training the schemes
+#
+# The parameters' `attention_types` (on `cpu`: divided and space-only, the pair the claims
+# compare; joint attention, the costliest, is left to `gpu`).
 
 # %%
 display(Markdown(timesformer.training_markdown(config)))

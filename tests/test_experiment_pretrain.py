@@ -108,7 +108,7 @@ def trained(tmp_path: Path) -> tuple[pretrain.Config, pretrain.Result]:
         options=variant.options,
         fake_model=FakeModel(embed_dim=192),
     )
-    meta = pretrain.backbone_meta("timesformer", setup, variant, result, ["a", "b", "c"])
+    meta = pretrain.backbone_meta("timesformer", setup, variant, result, ["a", "b", "c"], 1.5)
     return config, pretrain.Result(
         ["a", "b", "c"], [pretrain.Backbone("timesformer", setup, result, meta)]
     )
@@ -128,6 +128,11 @@ def test_metrics_schema_and_file(tmp_path):
     metrics = result.metrics()
     assert set(metrics) == {"backbones", "classes"} and metrics["classes"] == 3
     assert set(metrics["backbones"]["timesformer"]) == set(pretrain.METRIC_KEYS)
+    row = metrics["backbones"]["timesformer"]
+    assert row["train_minutes"] == 1.5
+    assert (
+        row["direction_accuracy"] == result.backbones[0].result.order_scores()["direction_accuracy"]
+    )
     path = pretrain.write_metrics(result, Paths("smoke", tmp_path))
     assert path == tmp_path / "results" / "smoke" / "pretrain.json"
     text = path.read_text()
@@ -149,3 +154,18 @@ def test_write_backbone_writes_cpu_weights_and_sorted_meta(tmp_path):
     meta_text = (folder / "meta.json").read_text()
     assert meta_text == json.dumps(backbone.meta, indent=2, sort_keys=True, default=str) + "\n"
     assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "weights.pt"]  # no .tmp
+
+
+def test_backbone_init_is_checked_before_any_compute():
+    config = pretrain.Config.from_params(
+        {**BASE, "backbones": ["timesformer"], "backbone_init": {"timesformer": "frame_model"}}
+    )
+    assert config.variant("timesformer").init == "frame_model"
+    with pytest.raises(ValueError, match="only timesformer"):
+        pretrain.Config.from_params(
+            {**BASE, "backbones": ["r2plus1d_18"], "backbone_init": {"r2plus1d_18": "frame_model"}}
+        )
+    with pytest.raises(ValueError, match="backbone_init"):
+        pretrain.Config.from_params(
+            {**BASE, "backbones": ["timesformer"], "backbone_init": {"timesformer": "imagenet"}}
+        )

@@ -167,14 +167,14 @@ ISSUE_CASES = {
     "malformed yaml": (
         "c3d",
         _sub("    lr: 0.003\n", "    lr: [0.003\n"),
-        "params.yaml is not valid YAML at line 71, column 9: while parsing a flow sequence; "
-        "expected ',' or ']', but got ':' (line 72, column 17)",
+        "params.yaml is not valid YAML at line 73, column 9: while parsing a flow sequence; "
+        "expected ',' or ']', but got ':' (line 74, column 17)",
     ),
     "duplicate key": (
         "datasets",
         _sub("    probe_epochs: 2\n", "    probe_epochs: 2\n    probe_epochs: 3\n"),
-        "params.yaml is not valid YAML at line 36, column 5: key 'probe_epochs' is set twice "
-        "(first at line 35)",
+        "params.yaml is not valid YAML at line 38, column 5: key 'probe_epochs' is set twice "
+        "(first at line 37)",
     ),
 }
 CHAPTER_SOURCES = {s.name: REPO / s.source for s in CHAPTER_STAGES}

@@ -70,6 +70,11 @@ class Paths:
         return self.pretrained / backbone
 
     @property
+    def frame_model(self) -> Path:
+        """Stage ``frame_vit``'s ViT trained on single frames (TimeSformer's spatial init)."""
+        return self.build / "frame_model"
+
+    @property
     def embeddings(self) -> Path:
         """Cached clip embeddings of the pretrained backbones (chapter 6)."""
         return self.build / "embeddings"

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from vidad.experiments.recipe import RECIPE_KEYS, RecipeConfig
 from vidad.paths import Paths
 from vidad.train.pretrained import META_NAME, WEIGHTS_NAME
 from vidad.train.recognition import (
+    INITS,
     RecognitionSetup,
     Variant,
     VariantResult,
@@ -52,6 +54,8 @@ METRIC_KEYS: tuple[str, ...] = (
     "best_epoch",
     "val_accuracy",
     "test_accuracy",
+    "direction_accuracy",
+    "train_minutes",
     "embed_dim",
 )
 
@@ -74,6 +78,9 @@ class Config(RecipeConfig):
     backbones: list[str]
     backbone_options: dict[str, dict[str, Scalar]]
     backbone_setup: dict[str, dict[str, Scalar]] = dataclasses.field(default_factory=dict)
+    #: backbone -> how its weights start (``random`` | ``frame_model``: TimeSformer from stage
+    #: ``frame_vit``'s ViT, as the paper starts from ImageNet); unnamed backbones start random
+    backbone_init: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
         super().validate()
@@ -81,6 +88,7 @@ class Config(RecipeConfig):
             sorted(set(self.backbones) - set(BACKBONES))
             + sorted(set(self.backbone_options) - set(self.backbones))
             + sorted(set(self.backbone_setup) - set(self.backbones))
+            + sorted(set(self.backbone_init) - set(self.backbones))
         )
         if unknown:
             raise ValueError(f"unknown backbone(s) {unknown}; choose from {list(BACKBONES)}")
@@ -92,6 +100,11 @@ class Config(RecipeConfig):
                     "(every backbone shares the class set; other keys are the recipe's: "
                     f"{sorted(set(RECIPE_KEYS) - {'classes'})})"
                 )
+        for backbone, init in self.backbone_init.items():
+            if init not in INITS:
+                raise ValueError(f"backbone_init.{backbone} must be one of {INITS}, got {init!r}")
+            if init == "frame_model" and backbone != "timesformer":
+                raise ValueError(f"backbone_init.{backbone}: only timesformer has a frame model")
         self.setups()  # each backbone's recipe passes RecognitionSetup's checks
 
     def setups(self) -> dict[str, RecognitionSetup]:
@@ -112,7 +125,8 @@ class Config(RecipeConfig):
 
     def variant(self, backbone: str) -> Variant:
         """The backbone as a model to train: registry name and its ``backbone_options``."""
-        return Variant(backbone, backbone, dict(self.backbone_options.get(backbone, {})))
+        options = dict(self.backbone_options.get(backbone, {}))
+        return Variant(backbone, backbone, options, self.backbone_init.get(backbone, "random"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,12 +160,23 @@ def backbone_meta(
     variant: Variant,
     result: VariantResult,
     classes: list[str],
+    train_minutes: float,
 ) -> dict[str, Any]:
-    """What ``meta.json`` records: enough for :func:`~vidad.train.pretrained.load_pretrained`."""
+    """What ``meta.json`` records: enough for :func:`~vidad.train.pretrained.load_pretrained`.
+
+    ``direction_accuracy``: on the test clips of the reversed-pair classes, the share whose
+    direction of time is right among those whose pair is right (0.5 = blind to order).
+    ``train_minutes``: wall minutes this stage spent on the backbone (training, validation,
+    test); a run resumed from a finished checkpoint counts only what it redid.
+    """
+    metrics = result.metrics()
     # metrics() first: it carries the options as strings (for tables), which must not
     # replace the typed options that load_pretrained passes back to create_model
     return {
-        **result.metrics(),
+        **metrics,
+        "direction_accuracy": metrics["test_direction_accuracy"],
+        "train_minutes": train_minutes,
+        "init": variant.init,
         "model": backbone,
         "size": setup.size,
         "options": variant.options,
@@ -193,8 +218,10 @@ def run(config: Config, paths: Paths) -> Result:
     for backbone in config.backbones:
         setup = setups[backbone]
         variant = config.variant(backbone)
+        started = time.perf_counter()
         result = run_variant(variant, setup, paths, SECTION, classes)
-        meta = backbone_meta(backbone, setup, variant, result, classes)
+        minutes = (time.perf_counter() - started) / 60
+        meta = backbone_meta(backbone, setup, variant, result, classes, minutes)
         write_backbone(paths.pretrained_backbone(backbone), result, meta)
         backbones.append(Backbone(backbone, setup, result, meta))
     return Result(classes, backbones)
@@ -215,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     write_metrics(result, paths)
     for name, row in result.metrics()["backbones"].items():
         print(
-            f"{name}: val {row['val_accuracy']:.3f}, test {row['test_accuracy']:.3f} "
-            f"(epoch {row['best_epoch']}) -> {paths.pretrained_backbone(name)}"
+            f"{name}: val {row['val_accuracy']:.3f}, test {row['test_accuracy']:.3f}, "
+            f"direction {row['direction_accuracy']:.3f} (epoch {row['best_epoch']}, "
+            f"{row['train_minutes']:.1f} min) -> {paths.pretrained_backbone(name)}"
         )
     return 0
 

@@ -8,6 +8,7 @@ The anomaly and detection chapters embed clips with these stand-ins for Kinetics
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,14 @@ import torch
 
 from vidad.models import create_model
 from vidad.models.base import VideoModel
+from vidad.models.timesformer import Timesformer, init_from_frame_model
 from vidad.paths import Paths
 
 WEIGHTS_NAME = "weights.pt"
 META_NAME = "meta.json"
+#: Stage ``frame_vit``'s files (:mod:`vidad.experiments.frame_vit`) in ``Paths.frame_model``.
+FRAME_WEIGHTS_NAME = WEIGHTS_NAME
+FRAME_META_NAME = META_NAME
 
 
 def pretrained_dir(profile: str, backbone: str, root: str | Path = ".") -> Path:
@@ -51,3 +56,30 @@ def load_pretrained(
     state = torch.load(folder / WEIGHTS_NAME, map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     return model.eval(), meta
+
+
+def frame_weights(paths: Paths) -> tuple[dict[str, torch.Tensor], dict[str, Any], str]:
+    """The frame model's ``state_dict``, its meta and the SHA-256 of its weights file.
+
+    The digest keys the runs initialised from it: a retrained frame model must not resume a
+    TimeSformer run started from the old one. One clear error when the stage has not run.
+    """
+    folder = paths.frame_model
+    weights, meta = folder / FRAME_WEIGHTS_NAME, folder / FRAME_META_NAME
+    if not weights.is_file() or not meta.is_file():
+        raise FileNotFoundError(
+            f"no frame model for profile {paths.profile!r} in {folder}; run `dvc repro "
+            f"frame_vit` (or `python -m vidad.experiments.frame_vit --profile {paths.profile}`)"
+        )
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    return state, json.loads(meta.read_text()), digest
+
+
+def init_from_frames(model: VideoModel, paths: Paths) -> str:
+    """Initialise a TimeSformer from the profile's frame model; return the weights' digest."""
+    if not isinstance(model, Timesformer):
+        raise TypeError(f"only a TimeSformer starts from the frame model, not {type(model)}")
+    state, _meta, digest = frame_weights(paths)
+    init_from_frame_model(model, state)
+    return digest

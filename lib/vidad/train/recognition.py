@@ -32,6 +32,7 @@ from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
 from vidad.train import TrainConfig, make_generator
 from vidad.train.classify import ClassifierRun, predict, train_classifier
+from vidad.train.pretrained import init_from_frames
 from vidad.video.cache import CachedClipDataset, ClipCacheSpec
 from vidad.video.manifest import read_manifest
 from vidad.video.transforms import make_clip_transform
@@ -98,13 +99,24 @@ def class_names(classes: str, paths: Paths) -> list[str]:
     return list(table.drop_duplicates("label").sort_values("label")["class"])
 
 
+#: How a variant's weights start: random (from scratch, as the CNN papers train), or, for a
+#: TimeSformer, from the profile's frame model (as the paper starts from an ImageNet ViT).
+Init = Literal["random", "frame_model"]
+INITS: tuple[str, ...] = typing.get_args(Init)
+
+
 @dataclass(frozen=True)
 class Variant:
-    """One model to train: a label for tables, a registry name and its options."""
+    """One model to train: a label for tables, a registry name, its options and its init."""
 
     label: str
     model: str
     options: dict[str, Any] = field(default_factory=dict)
+    init: Init = "random"
+
+    def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise ValueError(f"init of {self.label!r} must be one of {INITS}, got {self.init!r}")
 
 
 def build_model(variant: Variant, setup: RecognitionSetup, num_classes: int) -> VideoModel:
@@ -249,6 +261,8 @@ def run_variant(
     """Build, train (or resume) and test one variant under the chapter's protocol."""
     torch.manual_seed(setup.seed)
     model = build_model(variant, setup, len(classes))
+    # the frame model's digest keys the run: a retrained frame model starts a new run
+    init = init_from_frames(model, paths) if variant.init == "frame_model" else "random"
     spec = model.input_spec
     params = count_params(model)
     gmacs = count_macs(model, spec.example(1)) / 1e9
@@ -265,6 +279,7 @@ def run_variant(
         settings={
             "model": variant.model,
             "options": variant.options,
+            **({} if init == "random" else {"init": init}),
             "setup": asdict(setup),
             "classes": list(classes),
             "data": [split.data_key for split in (train, val, test)],  # the clips' content
