@@ -174,9 +174,6 @@ CANDIDATES: dict[str, tuple[Variant, dict[str, Any]]] = {
 }
 
 
-MATMUL_GFLOPS: float | None = None  # set by main: this machine's 2048^2 fp32 matmul
-
-
 def matmul_gflops(rounds: int = 10) -> float:
     """GFLOP/s of a 2048 x 2048 fp32 matmul: how fast this machine is, to compare minutes."""
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
@@ -195,7 +192,9 @@ def setup_for(stage: str, profile: str, overrides: dict[str, Any]) -> Recognitio
     return RecognitionSetup(**{k: v for k, v in {**column, **overrides}.items() if k in fields})
 
 
-def run_candidate(name: str, stage: str, profile: str, paths: Paths) -> dict[str, Any]:
+def run_candidate(
+    name: str, stage: str, profile: str, paths: Paths, gflops: float
+) -> dict[str, Any]:
     """Train one candidate on train, select on val; val stands in for test (test is unread)."""
     variant, overrides = CANDIDATES[name]
     overrides = dict(overrides)
@@ -245,7 +244,7 @@ def run_candidate(name: str, stage: str, profile: str, paths: Paths) -> dict[str
             "num_frames": int(first["num_frames"]),
             "fps": float(first["fps"]),
         },
-        "matmul_gflops": MATMUL_GFLOPS,
+        "matmul_gflops": gflops,
         "train_clips": len(train),
         "val_clips": len(val),
         "params": count_params(model),
@@ -265,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args(argv)
     paths = Paths(args.profile, ".")
-    global MATMUL_GFLOPS
-    MATMUL_GFLOPS = matmul_gflops()
+    gflops = matmul_gflops()
     report = json.loads(args.json.read_text()) if args.json.exists() else {"rows": []}
     report.update(
         benchmark="recipes",
@@ -275,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         torch=torch.__version__,
     )
     for name in args.candidates:
-        row = run_candidate(name, args.stage, args.profile, paths)
+        row = run_candidate(name, args.stage, args.profile, paths, gflops)
         report["rows"] = [
             r for r in report["rows"] if r["candidate"] != name or r["stage"] != args.stage
         ] + [row]

@@ -1,9 +1,9 @@
-"""Stage ``frame_vit``: a small ViT trained on single frames, TimeSformer's stand-in for ImageNet.
+"""A small ViT trained on single frames, TimeSformer's stand-in for ImageNet.
 
 TimeSformer (Bertasius et al., *Is Space-Time Attention All You Need for Video Understanding?*,
 ICML 2021) is never trained from scratch in its paper: every model starts from a ViT
 pretrained on ImageNet (Dosovitskiy et al., ICLR 2021), and only the temporal attention is new.
-ImageNet weights cannot be fetched here, so this stage trains the same kind of model on frames
+ImageNet weights cannot be fetched here, so this command trains the same kind of model on frames
 of our own data: a space-only TimeSformer over **one** frame (exactly a ViT: patch embedding,
 CLS token, spatial attention, MLPs) classifying single frames of synth-actions' training clips
 by their clip's class. A single frame cannot tell a time-reversed pair apart, so the frame
@@ -12,8 +12,10 @@ video model, and not the direction of time, which is what chapter 5 asks of the 
 attention. Frames are cut from clips after the video models' own clip pipeline (the mean-frame
 subtraction included), so the ViT sees the input domain the TimeSformers will see.
 
-Chapter 5 and stage ``pretrain`` initialise their TimeSformers from it
-(:func:`vidad.models.timesformer.init_from_frame_model`)::
+Stage ``pretrain`` starts a TimeSformer from it with ``backbone_init: {timesformer:
+frame_model}`` (:func:`vidad.models.timesformer.init_from_frame_model`). It is not a stage of
+the default pipeline: at ``cpu`` size its loss stayed at ln 25 for the epochs the hour affords
+(``benchmarks/recipes.py``), so the book's TimeSformers train from scratch::
 
     build/<profile>/frame_model/weights.pt   # state_dict (torch.load(weights_only=True))
     build/<profile>/frame_model/meta.json    # options, setup, classes, frame accuracies
@@ -34,12 +36,13 @@ from typing import Any
 import torch
 
 from vidad.config import ConfigError
+from vidad.experiments.pretrain import write_atomic
 from vidad.experiments.recipe import RecipeConfig
 from vidad.models import count_params, create_model
 from vidad.paths import Paths
 from vidad.train.classify import train_classifier
 from vidad.train.frames import ClipFrames
-from vidad.train.pretrained import FRAME_META_NAME, FRAME_WEIGHTS_NAME
+from vidad.train.pretrained import META_NAME, WEIGHTS_NAME
 from vidad.train.recognition import class_names, crop_generator, splits_for
 
 SECTION = "frame_vit"
@@ -118,12 +121,9 @@ def run(config: Config, paths: Paths) -> dict[str, Any]:
     folder = paths.frame_model
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    tmp = folder / (FRAME_WEIGHTS_NAME + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(folder / FRAME_WEIGHTS_NAME)
-    tmp = folder / (FRAME_META_NAME + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(folder / FRAME_META_NAME)
+    write_atomic(folder / WEIGHTS_NAME, lambda p: torch.save(state, p))
+    text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
+    write_atomic(folder / META_NAME, lambda p: p.write_text(text))
     return meta
 
 
@@ -141,12 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     meta = run(config, paths)
     paths.metrics(SECTION).parent.mkdir(parents=True, exist_ok=True)
     keys = ("params", "best_epoch", "val_frame_accuracy", "test_frame_accuracy", "train_minutes")
-    paths.metrics(SECTION).write_text(
-        json.dumps(
-            {k: meta[k] for k in keys} | {"classes": len(meta["classes"])}, indent=2, sort_keys=True
-        )
-        + "\n"
-    )
+    metrics = {k: meta[k] for k in keys} | {"classes": len(meta["classes"])}
+    text = json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+    write_atomic(paths.metrics(SECTION), lambda p: p.write_text(text))
     print(
         f"frame model: val {meta['val_frame_accuracy']:.3f}, test {meta['test_frame_accuracy']:.3f}"
         f" frame accuracy (epoch {meta['best_epoch']}), {meta['train_minutes']:.1f} min"

@@ -78,8 +78,9 @@ class Config(RecipeConfig):
     backbones: list[str]
     backbone_options: dict[str, dict[str, Scalar]]
     backbone_setup: dict[str, dict[str, Scalar]] = dataclasses.field(default_factory=dict)
-    #: backbone -> how its weights start (``random`` | ``frame_model``: TimeSformer from stage
-    #: ``frame_vit``'s ViT, as the paper starts from ImageNet); unnamed backbones start random
+    #: backbone -> how its weights start (``random`` | ``frame_model``: TimeSformer from the
+    #: ViT of ``python -m vidad.experiments.frame_vit``, as the paper starts from ImageNet);
+    #: unnamed backbones start random
     backbone_init: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
@@ -186,7 +187,8 @@ def backbone_meta(
     }
 
 
-def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    """``write(tmp)`` then rename over ``path``: an interrupted stage never leaves half a file."""
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
@@ -196,9 +198,9 @@ def write_backbone(folder: Path, result: VariantResult, meta: dict[str, Any]) ->
     """``weights.pt`` (a CPU state_dict) and ``meta.json`` of one backbone, each atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-    _write_atomic(folder / WEIGHTS_NAME, lambda p: torch.save(state, p))
+    write_atomic(folder / WEIGHTS_NAME, lambda p: torch.save(state, p))
     text = json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
-    _write_atomic(folder / META_NAME, lambda p: p.write_text(text))
+    write_atomic(folder / META_NAME, lambda p: p.write_text(text))
 
 
 def write_metrics(result: Result, paths: Paths) -> Path:
@@ -206,7 +208,7 @@ def write_metrics(result: Result, paths: Paths) -> Path:
     path = paths.metrics(SECTION)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result.metrics(), indent=2, sort_keys=True)
-    _write_atomic(path, lambda p: p.write_text(text + "\n"))
+    write_atomic(path, lambda p: p.write_text(text + "\n"))
     return path
 
 

@@ -22,9 +22,6 @@ from vidad.paths import Paths
 
 WEIGHTS_NAME = "weights.pt"
 META_NAME = "meta.json"
-#: Stage ``frame_vit``'s files (:mod:`vidad.experiments.frame_vit`) in ``Paths.frame_model``.
-FRAME_WEIGHTS_NAME = WEIGHTS_NAME
-FRAME_META_NAME = META_NAME
 
 
 def pretrained_dir(profile: str, backbone: str, root: str | Path = ".") -> Path:
@@ -65,11 +62,11 @@ def frame_weights(paths: Paths) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     TimeSformer run started from the old one. One clear error when the stage has not run.
     """
     folder = paths.frame_model
-    weights, meta = folder / FRAME_WEIGHTS_NAME, folder / FRAME_META_NAME
+    weights, meta = folder / WEIGHTS_NAME, folder / META_NAME
     if not weights.is_file() or not meta.is_file():
         raise FileNotFoundError(
-            f"no frame model for profile {paths.profile!r} in {folder}; run `dvc repro "
-            f"frame_vit` (or `python -m vidad.experiments.frame_vit --profile {paths.profile}`)"
+            f"no frame model for profile {paths.profile!r} in {folder}; run "
+            f"`python -m vidad.experiments.frame_vit --profile {paths.profile}`"
         )
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
     state = torch.load(weights, map_location="cpu", weights_only=True)
