@@ -20,13 +20,16 @@ from vidad.anomaly.detector import (
     Detector,
     DetectorError,
     build_detector,
+    calibrate,
+    calibrated_threshold,
     frame_scores,
     localization_scores,
     score_video,
+    scored_video,
     segment_labels,
 )
 from vidad.anomaly.heads import deep_svdd_scores, memae_head_scores
-from vidad.anomaly.long_video import make_long_video, segments_path
+from vidad.anomaly.long_video import Segment, make_long_video, segments_path, video_plan
 from vidad.anomaly.metrics import auroc
 from vidad.anomaly.pixel import PixelAESettings, pixel_ae_scores, to_gray_clips
 from vidad.anomaly.score_cli import main as score_main
@@ -117,31 +120,56 @@ def test_read_video_resizes_in_chunks_as_the_whole_video_would_be(tmp_path) -> N
         read_video(tmp_path / "absent.mp4")
 
 
-def test_localization_scores_by_hand() -> None:
-    # frames 0-3 normal, 4-7 anomalous; windows [0,4) [2,6) [4,8), the last two flagged
+def _scored(detector: Detector, windows: pd.DataFrame, num_frames: int, threshold: float):
+    at = dataclasses.replace(detector, meta={**detector.meta, "threshold": threshold})
+    return scored_video(at, windows, num_frames, 0.0)
+
+
+def test_localization_scores_by_hand(detector) -> None:
+    # frames 0-3 normal, 4-7 anomalous; windows [0,4) [2,6) [4,8)
     segments = pd.DataFrame({"start_frame": [0, 4], "end_frame": [4, 8], "anomalous": [0, 1]})
     windows = pd.DataFrame(
-        {
-            "start_frame": [0, 2, 4],
-            "end_frame": [4, 6, 8],
-            "score": [1.0, 2.0, 3.0],
-            "flagged": [False, True, True],
-        }
+        {"start_frame": [0, 2, 4], "end_frame": [4, 6, 8], "score": [1.0, 2.0, 3.0]}
     )
-    got = localization_scores(windows, segments, 8)
-    # frame scores 1, 1, 1.5, 1.5, 2.5, 2.5, 3, 3: every anomalous frame above every normal one
-    assert got["frame AUROC"] == 1.0
+    # frame scores (mean of covering windows) 1, 1, 1.5, 1.5, 2.5, 2.5, 3, 3; threshold 1.2
+    got = localization_scores(_scored(detector, windows, 8, 1.2), segments)
+    assert got["frame AUROC"] == 1.0  # every anomalous frame above every normal one
     assert got["window AUROC"] == 1.0  # [2,6) is half anomalous: not a majority, so normal
     assert got["anomalous frames flagged"] == 1.0
-    assert got["normal frames flagged"] == 0.5  # frames 2 and 3, under the flagged [2,6)
+    assert got["normal frames flagged"] == 0.5  # frames 2 and 3 (1.5 > 1.2), not 0 and 1
+    # the stored threshold decides, not "any window flagged": at 2.6 frames 4-5 (2.5) are not
+    got = localization_scores(_scored(detector, windows, 8, 2.6), segments)
+    assert got["anomalous frames flagged"] == 0.5 and got["normal frames flagged"] == 0.0
     reversed_scores = windows.assign(score=[3.0, 2.0, 1.0])
-    assert localization_scores(reversed_scores, segments, 8)["frame AUROC"] == 0.0
+    got = localization_scores(_scored(detector, reversed_scores, 8, 1.2), segments)
+    assert got["frame AUROC"] == 0.0
     # one anomalous frame: no window is mostly anomalous, so the window AUROC is undefined
     short = pd.DataFrame({"start_frame": [0, 7], "end_frame": [7, 8], "anomalous": [0, 1]})
-    got = localization_scores(windows, short, 8)
+    got = localization_scores(_scored(detector, windows, 8, 1.2), short)
     assert np.isnan(got["window AUROC"])
     # frame 7 (score 3) beats the six normal frames below 3 and ties frame 6: (6 + 0.5) / 7
     assert got["frame AUROC"] == pytest.approx(6.5 / 7)
+
+
+def test_the_threshold_is_calibrated_to_the_target_share_of_normal_frames(detector) -> None:
+    scores = [np.arange(100.0), np.arange(100.0, 200.0)]
+    threshold = calibrated_threshold(scores, 0.05)
+    pooled = np.concatenate(scores)
+    assert np.mean(pooled > threshold) <= 0.05
+    assert np.mean(pooled >= threshold) > 0.05  # the lowest threshold that meets the target
+    with pytest.raises(ValueError, match="target_false_alarm"):
+        calibrated_threshold(scores, 0.0)
+    windows = pd.DataFrame({"start_frame": [0, 2, 4], "end_frame": [4, 6, 8], "score": [1.0, 2, 3]})
+    normal = [_scored(detector, windows, 8, float("nan"))] * 2
+    calibrated = calibrate(detector, normal, 0.25)
+    # frame scores 1, 1, 1.5, 1.5, 2.5, 2.5, 3, 3 (twice): 25% above 2.5
+    assert calibrated.threshold == 2.5
+    assert calibrated.meta["target_false_alarm"] == 0.25
+    assert calibrated.meta["calibration"] == {"videos": 2, "frames": 16, "false_alarm": 0.25}
+    assert "calibrated to flag 25% of the frames of 2 normal videos (16 frames)" in (
+        calibrated.calibration_text()
+    )
+    assert detector.calibration_text() == "threshold set by hand, not calibrated"
 
 
 @pytest.fixture(scope="module")
@@ -173,15 +201,20 @@ def _video(tmp_path, frames: int = 30):
 
 def test_detector_round_trip_gives_identical_scores(detector: Detector, tmp_path) -> None:
     video = _video(tmp_path)
-    windows, num_frames, fps = score_video(detector, video, stride=4)
-    assert num_frames == 30 and fps == pytest.approx(10.0)
+    scored = score_video(detector, video, stride=4)
+    windows = scored.windows
+    assert scored.num_frames == 30 and scored.fps == pytest.approx(10.0)
     np.testing.assert_array_equal(windows["start_frame"], [0, 4, 8, 12, 16, 18])
     assert (windows["end_frame"] - windows["start_frame"] == 12).all()
+    expected = frame_scores(windows, 30)
+    np.testing.assert_allclose(scored.frames["score"], expected)
+    np.testing.assert_array_equal(scored.frames["flagged"], expected > 1.0)
     path = detector.save(tmp_path / "det.pt")
     loaded = Detector.load(path)
-    again, _, _ = score_video(loaded, video, stride=4)
-    np.testing.assert_allclose(again["score"], windows["score"], rtol=1e-5)
+    again = score_video(loaded, video, stride=4)
+    np.testing.assert_allclose(again.windows["score"], windows["score"], rtol=1e-5)
     assert loaded.threshold == 1.0 and loaded.window_frames == 12
+    assert loaded.frame_rule == "mean" and loaded.meta["target_false_alarm"] is None
 
 
 def test_detector_errors_are_clear(detector: Detector, tmp_path) -> None:
@@ -203,16 +236,13 @@ def test_score_cli_writes_csv_and_timeline(detector: Detector, tmp_path, capsys)
     out = tmp_path / "out"
     assert score_main([str(video), "--detector", str(checkpoint), "--out", str(out)]) == 0
     table = pd.read_csv(out / "clip_scores.csv")
-    assert list(table.columns) == [
-        "start_frame",
-        "end_frame",
-        "start_s",
-        "end_s",
-        "score",
-        "flagged",
-    ]
+    assert list(table.columns) == ["start_frame", "end_frame", "start_s", "end_s", "score"]
+    frames = pd.read_csv(out / "clip_frames.csv")
+    assert list(frames.columns) == ["frame", "time_s", "score", "flagged"] and len(frames) == 30
     assert (out / "clip_timeline.png").stat().st_size > 0
-    assert "windows of 12 frames" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "in 7 windows of 12 frames" in printed
+    assert "threshold set by hand, not calibrated" in printed
     (tmp_path / "short").mkdir()
     short = _video(tmp_path / "short", frames=8)
     for argv, message in [
@@ -228,16 +258,20 @@ def test_score_cli_writes_csv_and_timeline(detector: Detector, tmp_path, capsys)
 
 def test_long_video_segments_match_the_written_video(tmp_path) -> None:
     config = SynthConfig(height=32, width=48, num_frames=8, fps=8.0, duration_jitter=0.0)
-    classes = ["Run-Side", "Walk-Front", "Diving-Side"]
-    segments = make_long_video(tmp_path / "long.mp4", classes, config, seed=3)
-    assert list(segments["anomalous"]) == [False, True, False]
+    classes = ["Run-Side", Segment("Walk-Front", "Golf-Swing"), "Diving-Side"]
+    segments = make_long_video(tmp_path / "long.mp4", classes, config, seed=3, min_frames=20)
+    # each segment is three 8-frame takes of one actor (at least 20 frames)
+    assert list(segments["segment"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert list(segments["take"]) == [0, 1, 2] * 3
+    assert list(segments["anomalous"]) == [False] * 3 + [True] * 3 + [False] * 3
+    assert list(segments["venue"][3:6]) == ["Golf-Swing"] * 3
     assert (segments["start_frame"].iloc[1:].to_numpy() == segments["end_frame"].iloc[:-1]).all()
     from vidad.video.decode import probe_video
 
     assert probe_video(tmp_path / "long.mp4").num_frames == segments["end_frame"].iloc[-1]
     pd.testing.assert_frame_equal(pd.read_csv(segments_path(tmp_path / "long.mp4")), segments)
     first = (tmp_path / "long.mp4").read_bytes()
-    make_long_video(tmp_path / "again.mp4", classes, config, seed=3)
+    make_long_video(tmp_path / "again.mp4", classes, config, seed=3, min_frames=20)
     assert (tmp_path / "again.mp4").read_bytes() == first
 
 
@@ -313,11 +347,17 @@ def test_score_cli_options_that_cannot_work_are_one_line(detector, tmp_path, cap
         (lambda p, d: _blob(d, p, _set_meta("model", "nope")), "metadata 'model'"),
         (lambda p, d: _blob(d, p, _set_meta("embed_dim", 7)), "weights do not match"),
         (lambda p, d: _blob(d, p, lambda b: b.pop("backbone")), "lacks the 'backbone' weights"),
+        (lambda p, d: _blob(d, p, _set_meta("frame_rule", "median")), "metadata 'frame_rule'"),
+        (
+            lambda p, d: _blob(d, p, _set_meta("target_false_alarm", 5)),
+            "metadata 'target_false_alarm'",
+        ),
+        (lambda p, d: _blob(d, p, lambda b: b.update(version=1)), "version 1 is unsupported"),
     ],
     ids=[
         "garbage", "empty", "truncated", "pickled object", "foreign dict", "meta not json",
         "no setup", "no threshold", "bad setup", "bad threshold", "unknown model",
-        "wrong shapes", "no weights",
+        "wrong shapes", "no weights", "bad frame rule", "bad target", "version 1",
     ],
 )  # fmt: skip
 def test_a_bad_detector_file_is_one_line_naming_it_and_why(
@@ -346,5 +386,20 @@ def test_a_successful_score_prints_its_result_and_nothing_else(detector, tmp_pat
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
-    assert run.stdout.startswith("clip.mp4: 30 frames, 7 windows of 12 frames")
+    assert run.stdout.startswith("clip.mp4: 30 frames in 7 windows of 12 frames; ")
     assert run.stdout.count("\n") == 1
+
+
+def test_video_plans_put_anomalies_where_the_kind_says() -> None:
+    normal = video_plan("normal", 7, seed=0)
+    assert not any(s.anomalous for s in normal)
+    assert all(
+        a.action != b.action for a, b in zip(normal, normal[1:], strict=False)
+    )  # no repeated class
+    behaviour = video_plan("behaviour_only", 6, seed=0)
+    assert [s.anomalous for s in behaviour] == [False, True, False, False, True, False]
+    assert all(s.venue is not None for s in behaviour if s.anomalous)
+    assert all(s.venue is None for s in video_plan("confounded", 6, seed=0))
+    assert video_plan("behaviour_only", 6, seed=0) == behaviour  # deterministic
+    with pytest.raises(ValueError, match="unknown kind"):
+        video_plan("odd", 3, seed=0)

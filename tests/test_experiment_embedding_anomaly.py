@@ -17,8 +17,9 @@ import torch
 
 from vidad.anomaly import metrics, published
 from vidad.anomaly.autoencoder import EmbeddingAutoencoder, ae_widths
-from vidad.anomaly.detector import build_detector, score_video
+from vidad.anomaly.detector import ScoredVideo, build_detector, score_video
 from vidad.config import PROFILES, ConfigError, load_params
+from vidad.experiments import anomaly_conditions as ac
 from vidad.experiments import embedding_anomaly as ea
 from vidad.models import create_model
 from vidad.stats import Verdict
@@ -70,8 +71,9 @@ def test_a_mistyped_or_unknown_key_is_one_error_naming_it() -> None:
         ({"ae_dropout": 1.0}, "ae_dropout must be in"),
         ({"threshold_percentile": 120.0}, "threshold_percentile must be in"),
         ({"pixel_side": 20}, "multiple of 16"),
-        ({"long_video_classes": []}, "at least one class"),
-        ({"long_video_classes": ["Run-Side", "Juggling"]}, "unknown classes \\['Juggling'\\]"),
+        ({"long_video_segments": 0}, "long_video_segments must be >= 1"),
+        ({"calibration_videos": 0}, "calibration_videos must be >= 1"),
+        ({"target_false_alarm": 0.0}, "target_false_alarm must be in \\(0, 1\\)"),
     ],
 )
 def test_cross_field_checks(change: dict, message: str) -> None:
@@ -316,26 +318,6 @@ def test_window_is_the_median_training_clip() -> None:
         {"split": ["train", "train", "train", "test"], "num_frames": [20, 31, 24, 100]}
     )
     assert ea.window_length(manifest) == 24
-
-
-def test_localization_is_the_mean_and_population_spread_over_videos() -> None:
-    per_video = pd.DataFrame(
-        {
-            "backbone": ["timesformer", "timesformer", "r2plus1d_18", "r2plus1d_18"],
-            "video": [0, 1, 0, 1],
-            "frame AUROC": [0.5, 0.5, 0.6, 0.8],
-            "window AUROC": [np.nan, 0.4, 1.0, 0.0],
-        }
-    )
-    mean, std = ea.aggregate_localization(per_video)
-    assert list(mean.index) == ["timesformer", "r2plus1d_18"]  # first-seen order
-    assert list(mean.columns) == ["frame AUROC", "window AUROC"]
-    assert mean.loc["r2plus1d_18", "frame AUROC"] == pytest.approx(0.7)
-    assert std.loc["r2plus1d_18", "frame AUROC"] == pytest.approx(0.1)  # ddof 0, not 0.141
-    assert std.loc["timesformer", "frame AUROC"] == 0.0
-    assert mean.loc["timesformer", "window AUROC"] == 0.4  # an undefined AUROC is skipped
-    assert mean.loc["r2plus1d_18", "window AUROC"] == 0.5
-    assert std.loc["r2plus1d_18", "window AUROC"] == 0.5
 
 
 # --- verdict rules --------------------------------------------------------------------------------
@@ -626,32 +608,59 @@ def small_result() -> ea.Result:
             for s, e in zip(splits, values, strict=True)
         ]
     )
-    segments = [
-        pd.DataFrame({"start_frame": [0, 10], "end_frame": [10, 20], "anomalous": [False, True]}),
-        pd.DataFrame({"start_frame": [0, 12], "end_frame": [12, 25], "anomalous": [True, False]}),
-    ]
     windows = pd.DataFrame(
+        {"start_frame": [0, 5, 10], "end_frame": [10, 15, 20], "score": [1.0, 2.0, 3.0]}
+    )
+    frames = pd.DataFrame(
         {
-            "start_frame": [0, 5, 10],
-            "end_frame": [10, 15, 20],
-            "score": [1.0, 2.0, 3.0],
-            "flagged": [False, True, True],
+            "frame": np.arange(20),
+            "time_s": np.arange(20) / 8.0,
+            "score": np.r_[np.ones(10), np.full(10, 3.0)],
+            "flagged": np.r_[np.zeros(10, bool), np.ones(10, bool)],
         }
     )
-    per_video = pd.DataFrame(
-        [
-            {
-                "backbone": n,
-                "video": v,
-                "frame AUROC": 0.5 + 0.1 * v,
-                "window AUROC": 0.5,
-                "anomalous frames flagged": 1.0,
-                "normal frames flagged": 0.25,
+    segments = pd.DataFrame(
+        {"start_frame": [0, 10], "end_frame": [10, 20], "anomalous": [False, True]}
+    )
+    kinds = ("behaviour_only", "confounded")
+    videos = [ac.LongVideo(kind, Path(f"{kind}_0.mp4"), segments) for kind in kinds]
+    scored = [ScoredVideo(windows, frames, 8.0, "")] * 2
+    long_videos = ac.LongVideoResult(
+        calibration={
+            n: {
+                "threshold": 2.0,
+                "target_false_alarm": 0.05,
+                "videos": 1,
+                "frames": 40,
+                "false_alarm": 0.05,
             }
             for n in config.backbones
-            for v in (0, 1)
-        ]
+        },  # fmt: skip
+        metrics={
+            n: {k: ac.long_video_metrics(scored[:1], videos[:1], 20, 0) for k in kinds}
+            for n in config.backbones
+        },
+        scored=dict.fromkeys(config.backbones, scored),
+        videos=videos,
     )
+    # conditions: every feature space x scorer, scores shifted up for the positives
+    cond_splits = np.repeat(["behaviour_only", "new_venue"], [4, 4])
+    cond_paths = np.array([f"cond{i}.mp4" for i in range(len(cond_splits))])
+    cond_scores = {}
+    for space in [*config.backbones, ac.SCENE_ONLY]:
+        for scorer in (ac.AE, ac.KNN):
+            cond_scores[space, scorer] = (
+                rng.normal(size=len(splits)) + shift,
+                rng.normal(size=len(cond_splits)) + (cond_splits == "behaviour_only"),
+            )
+    conditions = ac.ConditionScores(
+        splits, cond_splits, cond_paths, np.array([f"clip{i}.mp4" for i in range(len(splits))]),
+        cond_scores,
+    )  # fmt: skip
+    probes = {
+        space: {"accuracy": 0.5, "ci_low": 0.3, "ci_high": 0.7, "n_test": 6, "chance": 1 / 7}
+        for space in [*config.backbones, ac.SCENE_ONLY]
+    }
     missed = ea.MissedAnomalies(
         backbone="timesformer",
         threshold=1.5,
@@ -681,13 +690,12 @@ def small_result() -> ea.Result:
             runs, splits_of, dict.fromkeys(config.backbones, classes), 95.0
         ),
         missed=missed,
+        conditions=conditions,
+        condition_estimates=conditions.estimates(20, 0),
+        probes=probes,
         window_frames=10,
-        thresholds={"r2plus1d_18": 1.5, "timesformer": 2.5},
-        segments=segments,
+        long_videos=long_videos,
         cli=ea.CliRun([".venv/bin/python", "-m", "vidad", "score", "v.mp4"], "ok\n", windows),
-        localization_per_video=per_video,
-        timelines=dict.fromkeys(config.backbones, windows),
-        fps=8.0,
     )
 
 
@@ -706,31 +714,29 @@ def test_metrics_schema_is_the_chapters_json() -> None:
     committed = json.loads((REPO / "results" / "cpu" / "06_embedding_anomaly.json").read_text())
     # the keys of issue 13 (claims, the operating points) are in the committed file once the
     # chapter has been re-run on cpu; every other key is there already
-    added = {"claims", "optimism_gap_balanced_accuracy", "protocol_means"}
-    assert (
-        sorted(got)
-        == sorted(set(committed) | added)
-        == [
-            "anomaly_share",
-            "backbones",
-            "best",
-            "bootstrap_resamples",
-            "claims",
-            "localization",
-            "localization_std",
-            "long_video",
-            "optimism_gap_anomaly",
-            "optimism_gap_balanced_accuracy",
-            "per_class",
-            "protocol_means",
-            "separation",
-            "table2",
-            "threshold_percentile",
-        ]
-    )
+    assert sorted(got) == [
+        "anomaly_share",
+        "backbones",
+        "best",
+        "bootstrap_resamples",
+        "claims",
+        "conditions",
+        "linear_probe",
+        "long_video",
+        "optimism_gap_anomaly",
+        "optimism_gap_balanced_accuracy",
+        "per_class",
+        "protocol_means",
+        "separation",
+        "table2",
+        "threshold_percentile",
+    ]
+    # the committed file has every key once the chapter has been re-run on this code
+    assert set(committed) <= set(got) | {"localization", "localization_std"}
     # same nesting and leaf keys as the committed file, for a backbone both have
-    for key in ("backbones", "localization", "localization_std"):
-        assert _shape(got[key]["timesformer"], 3) == _shape(committed[key]["timesformer"], 3)
+    assert _shape(got["backbones"]["timesformer"], 3) == _shape(
+        committed["backbones"]["timesformer"], 3
+    )
     assert _shape(got["separation"]["timesformer"][ea.AE_V1], 3) == _shape(
         committed["separation"]["timesformer"][ea.AE_V1], 3
     )
@@ -752,12 +758,21 @@ def test_metrics_schema_is_the_chapters_json() -> None:
     assert set(got["per_class"]["timesformer/v2/Lifting"]) == {"flagged_b", "auroc"}
     assert len(got["per_class"]) == 2 * 2 * 3
     assert set(got["separation"]) == {"r2plus1d_18", "timesformer", ea.PIXELS}
-    assert got["long_video"] == {"videos": 2, "frames": [20, 25], "window_frames": 10}
-    assert isinstance(got["long_video"]["frames"][0], int)
+    # issue 16's names: conditions.<condition>.<features>.<scorer>.auroc (with its CI) and
+    # long_video.<backbone>.{normal,anomaly}_frames_flagged / frame_auroc at the stored threshold
+    for condition in ac.CONDITIONS:
+        entry = got["conditions"][condition]["timesformer"][ac.AE]
+        assert {"auroc", "ci_low", "ci_high", "aupr", "aupr_ci_low", "flagged"} <= set(entry)
+        assert entry["ci_low"] <= entry["auroc"] <= entry["ci_high"]
+    assert set(got["conditions"]["behaviour_only"]) == {"r2plus1d_18", "timesformer", ac.SCENE_ONLY}
+    video = got["long_video"]["timesformer"]
+    assert video["normal_frames_flagged"] == 0.0 and video["anomaly_frames_flagged"] == 1.0
+    assert video["frame_auroc"] == 1.0 and set(video["by_kind"]) == {"behaviour_only", "confounded"}
+    assert video["calibration"]["target_false_alarm"] == 0.05
+    assert got["long_video"]["window_frames"] == 10
+    assert got["linear_probe"]["timesformer"]["accuracy"] == 0.5
     assert got["anomaly_share"] == 0.5  # 6 anomalies, 6 test normals
     assert got["bootstrap_resamples"] == result.config.bootstrap
-    assert got["localization"]["timesformer"]["frame AUROC"] == pytest.approx(0.55)
-    assert got["localization_std"]["timesformer"]["frame AUROC"] == pytest.approx(0.05)
     best = result.separation.loc[result.separation["AUROC"].idxmax()]
     assert got["best"] == {
         "backbone": best["backbone"],
@@ -771,20 +786,23 @@ def test_metrics_schema_is_the_chapters_json() -> None:
     assert got["protocol_means"]["validation"]["false_alarm_rate"] == pytest.approx(
         gap.test_flagged_validation
     )
-    # the claims: TimeSformer against r2plus1d_18, and every backbone's frozen AE against pixels
+    # the claims: TimeSformer against r2plus1d_18, and every backbone's frozen AE against pixels;
+    # then the first of them again on behaviour-only anomalies (no pixel scores in this Result)
     claims = got["claims"]
-    assert len(claims) == 3
+    assert len(claims) == 4
+    assert claims[3]["claim"].endswith("(behaviour-only anomalies)")
     for entry, verdict in zip(claims, result.claims(), strict=True):
         assert set(entry) == CLAIM_KEYS | {"level", "unit"}
         assert entry == verdict.as_dict()
         assert entry["verdict"] in ("reproduced", "not resolved", "reversed")
         assert entry["ci_low"] <= entry["difference"] <= entry["ci_high"]
-        assert (entry["seeds"], entry["n_test"], entry["source"]) == (1, 12, ea.SEED_STUDY)
+        assert entry["seeds"] == 1 and entry["source"] == ea.SEED_STUDY
+        assert entry["n_test"] == (12 if not entry["claim"].endswith("anomalies)") else 10)
     separation = result.separation.set_index(["backbone", "method"])["AUROC"]
     assert claims[0]["difference"] == pytest.approx(
         separation["timesformer", ea.AE_V1] - separation["r2plus1d_18", ea.AE_V1]
     )  # the paired estimate is the difference of the table's AUROCs
-    for entry, backbone in zip(claims[1:], result.config.backbones, strict=True):
+    for entry, backbone in zip(claims[1:3], result.config.backbones, strict=True):
         assert entry["difference"] == pytest.approx(
             separation[backbone, ea.AE_V1] - separation[ea.PIXELS, ea.PIXEL_METHOD]
         )
@@ -810,8 +828,16 @@ def test_sentences_state_the_facts() -> None:
     )
     assert f"{gap.flagged_validation:.0%} at {gap.test_flagged_validation:.0%}" in protocol
     assert "balanced accuracy 0.885 at 13% false alarms" in protocol  # the published v1 row
-    loc = ea.localization_markdown(result)
-    assert "over 2 long video(s) of 2 segments" in loc and "0.550 (+/- 0.050)" in loc
+    loc = ea.long_video_markdown(result)
+    assert "threshold 2 flags 5.0% of the 40 calibration frames (target 5%)" in loc
+    assert "flags 0.0% of normal frames and 100.0% of anomalous ones" in loc
+    assert "(met)" in loc
+    cond = ea.conditions_markdown(result)
+    assert cond.count("- **") == 2 * 3  # every feature space and scorer
+    assert "behaviour-only" in cond and "scene-only control" in cond
+    assert "Linear probe on the 7 normal classes" in ea.probe_markdown(result)
+    assert ea.conditions_display(result).shape == (6, 3)
+    assert ea.probe_display(result).shape == (3, 4)
     verdict = ea.verdict_markdown(result)
     assert verdict.count("- **") == 3  # two backbones and the pixel baseline
     assert "With 6 test normals and 6 anomalies" in verdict
@@ -824,13 +850,14 @@ def test_sentences_state_the_facts() -> None:
         + verdict.count("**reversed** here")
         + verdict.count("**not resolved** at this budget")
     )
-    assert stated == len(claims) == 3  # each verdict once, and no other
+    assert stated == len(claims) == 4  # each verdict once, and no other
     assert f"balanced accuracy by {result.protocol_gap.balanced_gap:+.3f}" in verdict
     assert "AUROC difference, autoencoder minus it: paired 95% CI" in verdict
     assert "`smoke` profile" in verdict
     assert "`smoke`" not in ea.verdict_markdown(dataclasses.replace(result, profile="cpu"))
-    shown = ea.localization_display(result)
-    assert shown.loc["timesformer", "frame AUROC"] == "0.55 +/- 0.05"
+    shown = ea.long_video_display(result)
+    assert shown.loc[("timesformer", "behaviour_only"), "frame AUROC"] == 1.0
+    assert ea.calibration_display(result).shape[0] == 2
     assert ea.separation_display(result).index.names == ["backbone", "method"]
     assert ea.per_class_display(result).shape == (3, 2 * 2 * 2)
     assert result.cli.prompt == "$ python -m vidad score v.mp4"
@@ -845,6 +872,7 @@ def test_every_figure_draws() -> None:
         ea.plot_auroc_intervals(result),
         ea.plot_missed_anomalies(result),
         *(ea.plot_timeline(result, name) for name in result.config.backbones),
+        ea.plot_condition_aurocs(result),
     ]
     assert all(isinstance(fig, plt.Figure) for fig in figures)
     assert len(figures[3].axes[0].get_yticklabels()) == len(result.separation)
@@ -878,9 +906,8 @@ def test_score_cli_writes_the_library_scores(tmp_path: Path) -> None:
     write_mp4(np.random.default_rng(1).integers(0, 255, (30, 32, 48, 3), np.uint8), video, 10.0)
     cli = ea.run_score_cli(video, checkpoint, tmp_path / "out", stride=4)
     assert cli.prompt.startswith(f"$ python -m vidad score {video} --detector {checkpoint}")
-    assert "6 windows of 12 frames" in cli.output
-    windows, _, _ = score_video(detector, video, 4)
-    ea.check_cli_scores(cli.windows, windows)
+    assert "in 6 windows of 12 frames" in cli.output
+    ea.check_cli_scores(cli.windows, score_video(detector, video, 4).windows)
 
 
 def test_a_failing_score_command_stops_the_chapter_with_its_output(monkeypatch) -> None:

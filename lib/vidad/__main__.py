@@ -1,14 +1,15 @@
 """``python -m vidad <command>``: the library's command line.
 
 Commands: ``score`` (score a video with a saved anomaly detector, see
-:mod:`vidad.anomaly.score_cli`).
+:mod:`vidad.anomaly.score_cli`) and ``fit-detector`` (fit one on a folder of your own normal
+videos, see :mod:`vidad.anomaly.fit_cli`).
 """
 
 from __future__ import annotations
 
 import sys
 
-COMMANDS = {"score": "vidad.anomaly.score_cli"}
+COMMANDS = {"score": "vidad.anomaly.score_cli", "fit-detector": "vidad.anomaly.fit_cli"}
 
 
 def main(argv: list[str] | None = None) -> int:

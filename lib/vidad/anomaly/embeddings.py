@@ -14,6 +14,7 @@ damaged file is recomputed, never read.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import sys
@@ -206,25 +207,38 @@ def sports_dataset(
     transform: Any,
     splits: str | tuple[str, ...] = SPLITS,
     root: str | Path = ".",
+    dataset: str = DATASET,
 ) -> CachedClipDataset:
-    """synth-sports clips of ``splits`` from the shared uint8 clip cache."""
+    """Clips of ``splits`` of synth-sports (or another generated dataset, e.g. its test
+    conditions) from the shared uint8 clip cache."""
     paths = Paths(profile, root)
     return CachedClipDataset(
-        paths.synth(DATASET), splits, clip_cache_spec(setup), paths.cache / DATASET, transform
+        paths.synth(dataset), splits, clip_cache_spec(setup), paths.cache / dataset, transform
     )
 
 
-def extract_embeddings(profile: str, backbone: str, root: str | Path = ".") -> EmbeddingSet:
-    """Frozen embeddings of every synth-sports clip (all four splits) under a pretrained backbone.
+def extract_embeddings(
+    profile: str,
+    backbone: str,
+    root: str | Path = ".",
+    dataset: str = DATASET,
+    splits: tuple[str, ...] = SPLITS,
+    model: VideoModel | None = None,
+    label: str | None = None,
+) -> EmbeddingSet:
+    """Frozen embeddings of every clip of ``splits`` (by default all four splits of
+    synth-sports) under a pretrained backbone.
 
     The clips go through the backbone's own *eval* transform (no augmentation), so each clip
-    has exactly one embedding.
+    has exactly one embedding. ``model`` replaces the pretrained weights by another model of
+    the same preset and input (the chapter's randomly initialised control), stored under
+    ``label``; the cache key then hashes that model's weights.
     """
-    model, meta = load_pretrained(profile, backbone, root)
+    pretrained, meta = load_pretrained(profile, backbone, root)
     setup = RecognitionSetup(**meta["setup"])
-    spec = model.input_spec
+    spec = pretrained.input_spec
     transform = clip_transform(spec, setup, train=False)
-    dataset = sports_dataset(profile, setup, transform, SPLITS, root)
+    data = sports_dataset(profile, setup, transform, splits, root, dataset)
     settings = {
         "input_spec": asdict(spec),
         "motion": setup.motion,
@@ -233,7 +247,15 @@ def extract_embeddings(profile: str, backbone: str, root: str | Path = ".") -> E
         "size": meta["size"],
         "options": meta["options"],
     }
-    weights = (pretrained_dir(profile, backbone, root) / WEIGHTS_NAME).read_bytes()
+    if model is None:
+        model = pretrained
+        weights = (pretrained_dir(profile, backbone, root) / WEIGHTS_NAME).read_bytes()
+    else:
+        buffer = io.BytesIO()
+        torch.save(model.state_dict(), buffer)
+        weights = buffer.getvalue()
+    if dataset != DATASET:
+        settings["dataset"] = dataset
     return cached_embeddings(
-        backbone, model, weights, dataset, settings, Paths(profile, root).embeddings
+        label or backbone, model, weights, data, settings, Paths(profile, root).embeddings
     )

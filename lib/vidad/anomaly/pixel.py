@@ -31,6 +31,9 @@ class PixelAESettings:
     batch_size: int = 16
     lr: float = 1e-3
     seed: int = 0
+    #: Model each clip minus its mean frame (the input the backbones see, ``motion`` in their
+    #: setup) instead of the frames: what is left is what moves, not the scenery.
+    motion: bool = False
 
 
 def to_gray_clips(clips: np.ndarray, settings: PixelAESettings) -> torch.Tensor:
@@ -48,6 +51,8 @@ def to_gray_clips(clips: np.ndarray, settings: PixelAESettings) -> torch.Tensor:
         gray.reshape(n * t, 1, h, w), size=(settings.side, settings.side), mode="bilinear",
         antialias=True, align_corners=False,
     ).reshape(n, 1, t, settings.side, settings.side)  # fmt: skip
+    if settings.motion:  # in [-1, 1] like the normalized frames; the mean frame carries the scene
+        return gray - gray.mean(dim=2, keepdim=True)
     return (gray - PIXEL_MEAN) / PIXEL_STD
 
 

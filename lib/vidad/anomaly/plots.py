@@ -93,18 +93,17 @@ def loss_curves(history: pd.DataFrame, unfreeze_epoch: int | None = None) -> plt
 
 
 def timeline_figure(
-    windows: pd.DataFrame,
-    num_frames: int,
+    frames: pd.DataFrame,
     fps: float,
     threshold: float,
     segments: pd.DataFrame | None = None,
     title: str = "",
 ) -> plt.Figure:
-    """Window scores along the video, the detector's threshold, flagged windows, and (when
-    known) the true anomalous segments shaded in red.
+    """Per-frame scores along the video, the detector's threshold, the flagged stretches, and
+    (when known) the true anomalous segments shaded in red.
 
-    ``windows``: start_frame, end_frame, score, flagged. Time is in seconds when ``fps`` is
-    known, else in frames.
+    ``frames``: frame, score, flagged (:func:`vidad.anomaly.detector.frame_table`). Time is in
+    seconds when ``fps`` is known, else in frames.
     """
     unit = fps if fps else 1.0
     fig, ax = plt.subplots(figsize=(10, 3.2))
@@ -117,15 +116,15 @@ def timeline_figure(
                     label=None if shaded else "true anomaly",
                 )  # fmt: skip
                 shaded = True
-    centre = (windows["start_frame"] + windows["end_frame"]) / 2 / unit
-    ax.plot(centre, windows["score"], "-", color="tab:blue", linewidth=1.2, label="window score")
-    flagged = windows["flagged"].astype(bool)
+    time = frames["frame"] / unit
+    score = frames["score"]
+    ax.plot(time, score, "-", color="tab:blue", linewidth=1.2, label="frame score")
+    flagged = frames["flagged"].astype(bool)
     ax.scatter(
-        centre[flagged], windows["score"][flagged], s=14, color="tab:red", zorder=3,
-        label="flagged",
-    )  # fmt: skip
+        time[flagged], score[flagged], s=6, color="tab:red", zorder=3, label="flagged frames"
+    )
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
-    ax.set_xlim(0, num_frames / unit)
+    ax.set_xlim(0, len(frames) / unit)
     ax.set_xlabel("time (s)" if fps else "frame")
     ax.set_ylabel("reconstruction error")
     ax.set_title(title or "anomaly score over time")

@@ -1,8 +1,13 @@
 """``python -m vidad score VIDEO [--detector CHECKPOINT]``: score a video of your own.
 
 Slides a window over the video, embeds each window with the detector's backbone, scores it
-with its autoencoder, and writes ``<stem>_scores.csv`` (start_frame, end_frame, start_s, end_s,
-score, flagged) and ``<stem>_timeline.png`` into ``--out`` (default: beside the video). Every
+with its autoencoder, gives every frame the score of the windows covering it (the detector's
+frame rule, e.g. their mean) and flags the frames above the detector's calibrated threshold.
+Writes ``<stem>_scores.csv`` (windows: start_frame, end_frame, start_s, end_s, score),
+``<stem>_frames.csv`` (frame, time_s, score, flagged) and ``<stem>_timeline.png`` into ``--out``
+(default: beside the video), and prints one line: the flagged share and what the threshold was
+calibrated for. Phone videos come out upright and variable-rate ones are sampled by timestamp
+(:mod:`vidad.video.footage`). Every
 foreseeable failure (unreadable video, absent checkpoint, video shorter than a window, bad
 stride) is one line on stderr and exit status 2, before any model runs where possible.
 """
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except DetectorError as err:
         return fail(str(err))
     try:
-        windows, num_frames, fps = score_video(detector, args.video, args.stride, args.batch_size)
+        scored = score_video(detector, args.video, args.stride, args.batch_size)
     except VideoDecodeError as err:
         return fail(f"cannot read the video: {err}")
     except ValueError as err:
@@ -80,25 +85,33 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from vidad.anomaly.plots import timeline_figure
 
     stem = args.video.stem if args.video.is_file() else args.video.name
-    csv_path, png_path = out / f"{stem}_scores.csv", out / f"{stem}_timeline.png"
+    csv_path, frames_path = out / f"{stem}_scores.csv", out / f"{stem}_frames.csv"
+    png_path = out / f"{stem}_timeline.png"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        windows.to_csv(csv_path, index=False, lineterminator="\n", float_format="%.6g")
+        write = {"index": False, "lineterminator": "\n", "float_format": "%.6g"}
+        scored.windows.to_csv(csv_path, **write)
+        scored.frames.to_csv(frames_path, **write)
         fig = timeline_figure(
-            windows, num_frames, fps, detector.threshold,
+            scored.frames, scored.fps, detector.threshold,
             title=f"{args.video.name}: {detector.meta['backbone']} detector",
         )  # fmt: skip
         fig.savefig(png_path, dpi=120)
+        plt.close(fig)
     except OSError as err:
         return fail(f"cannot write the results into --out {out}: {err.strerror or err}")
-    flagged = int(windows["flagged"].sum())
+    flagged = int(scored.frames["flagged"].sum())
+    note = f" ({scored.note})" if scored.note else ""
     print(
-        f"{args.video.name}: {num_frames} frames, {len(windows)} windows of "
-        f"{detector.window_frames} frames, {flagged} flagged (threshold {detector.threshold:.4g})"
-        f" -> {csv_path}, {png_path}"
+        f"{args.video.name}{note}: {scored.num_frames} frames in {len(scored.windows)} windows "
+        f"of {detector.window_frames} frames; {flagged} frames flagged "
+        f"({flagged / scored.num_frames:.1%}) at threshold {detector.threshold:.4g}, "
+        f"{detector.calibration_text()} -> {csv_path}, {frames_path}, {png_path}"
     )
     return 0
 

@@ -135,6 +135,7 @@ class Stage:
     figures: bool = True
     runs: bool = False  # resumable training runs under build/<profile>/runs/<chapter>
     section: bool = True  # reads params.yaml[<name>][<profile>]
+    extra_params: tuple[str, ...] = ()  # other params.yaml sections it reads, e.g. "synth"
     extra_deps: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -171,6 +172,7 @@ def _synth(name: str) -> str:
 
 ACTIONS, SPORTS = _synth("synth-actions"), _synth("synth-sports")
 PED, INTERACT = _synth("synth-ped"), _synth("synth-interact")
+CONDITIONS = _synth("synth-sports-conditions")
 PRETRAINED = T.pretrained.as_posix()
 NOTEBOOKS = (
     "01_datasets",
@@ -210,9 +212,17 @@ STAGES: tuple[Stage, ...] = (
     Stage("memae_digits", "07_memae_digits"),
     Stage("performance", "90_performance", inputs=("benchmarks/results",), figures=False),
     Stage(
+        "synth_conditions",
+        module="vidad.synth.conditions",
+        outs=(Out(CONDITIONS),),
+        metrics=False,
+        figures=False,
+        extra_params=("synth",),  # the clips' size, length and rate are synth-sports'
+    ),
+    Stage(
         "embedding_anomaly",
         "06_embedding_anomaly",
-        inputs=(SPORTS, PRETRAINED),
+        inputs=(SPORTS, CONDITIONS, PRETRAINED),
         outs=(
             Out(
                 T.embeddings.as_posix(),
@@ -291,6 +301,7 @@ def stage_definition(stage: Stage, repo: Path = REPO) -> dict:
         outs.append({T.runs(stage.chapter).as_posix(): {"cache": False, "persist": True}})
     definition: dict = {"cmd": stage.command(), "deps": deps}
     definition["params"] = ["profile"] + ([f"{stage.name}.${{profile}}"] if stage.section else [])
+    definition["params"] += [f"{section}.${{profile}}" for section in stage.extra_params]
     definition["outs"] = outs
     if stage.metrics:
         definition["metrics"] = [{T.metrics(stage.chapter).as_posix(): {"cache": False}}]

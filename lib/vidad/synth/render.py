@@ -6,7 +6,9 @@ a few vectorised operations restricted to the capsule's bounding box. That keeps
 frame at about a millisecond or two, which matters when rendering thousands of clips.
 
 Everything random here (background, colours, light, noise) is drawn from the clip's own
-generator and never from the class, so appearance cannot give the class away.
+generator and never from the class, so the *rendering* cannot give the class away. A scene can:
+in synth-sports each class has its own venue and props (as in UCF Sports), so there the scenery
+does tell the class; :mod:`vidad.synth.conditions` separates the two for chapter 6.
 """
 
 from __future__ import annotations
