@@ -1518,9 +1518,9 @@ def long_video_markdown(result: Result) -> str:
             )
         lines.append(text + ".")
     targets = (
-        "\nTargets for `cpu` (the issue that asked for this test): normal frames flagged at "
-        "most 10% at the stored threshold, and frame AUROC at least 0.85 for the best backbone "
-        "on the behaviour-only videos. "
+        "\nThe book's targets for this test (set for the `cpu` profile): normal frames flagged "
+        "at most 10% at the stored threshold, and frame AUROC at least 0.85 for the best "
+        "backbone on the behaviour-only videos. "
     )
     best = max(
         result.long_videos.metrics,
