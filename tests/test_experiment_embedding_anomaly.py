@@ -917,3 +917,17 @@ def test_a_failing_score_command_stops_the_chapter_with_its_output(monkeypatch) 
     monkeypatch.setattr(ea.subprocess, "run", failing)
     with pytest.raises(RuntimeError, match="failed with status 2:\nerror: v.mp4: no such video"):
         ea.run_score_cli(Path("v.mp4"), Path("det.pt"), Path("out"), stride=4)
+
+
+def test_a_pixel_auroc_below_chance_is_remarked_on() -> None:
+    rows = [
+        {"backbone": ea.PIXELS, "method": ea.PIXEL_METHOD, "AUROC": 0.39,
+         "AUROC 95% CI": "[0.320, 0.460]", "auroc_high": 0.46},
+        {"backbone": ea.PIXELS, "method": ea.PIXEL_MOTION_METHOD, "AUROC": 0.55,
+         "AUROC 95% CI": "[0.480, 0.620]", "auroc_high": 0.62},
+    ]  # fmt: skip
+    remark = ea._pixel_remark(pd.DataFrame(rows))
+    assert "lies below 0.5" in remark and "reaches 0.550 [0.480, 0.620]" in remark
+    rows[0]["auroc_high"] = 0.6
+    assert "below 0.5" not in ea._pixel_remark(pd.DataFrame(rows))
+    assert ea._below_chance(pd.DataFrame(rows), ea.PIXELS, ea.PIXEL_MOTION_METHOD) is False

@@ -633,7 +633,8 @@ def backbone_verdict(
 def pixel_facts(separation: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     """The pixel baseline's row, the best frozen autoencoder's (over backbones) and the best
     row of any method on an embedding (highest AUROC)."""
-    pixel = separation[separation["backbone"] == PIXELS].iloc[0]
+    pixels = separation[separation["backbone"] == PIXELS].set_index("method", drop=False)
+    pixel = pixels.loc[PIXEL_METHOD]
     embedding = separation[separation["backbone"] != PIXELS]
     frozen = embedding[embedding["method"] == AE_V1]
     return (
@@ -1551,6 +1552,31 @@ def long_video_markdown(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _below_chance(separation: pd.DataFrame, backbone: str, method: str) -> bool:
+    row = separation[(separation["backbone"] == backbone) & (separation["method"] == method)]
+    return bool(len(row)) and bool(row["auroc_high"].iloc[0] < 0.5)
+
+
+def _pixel_remark(separation: pd.DataFrame) -> str:
+    """What a pixel AUROC significantly below chance means, and the motion-input twin's."""
+    rows = separation[separation["backbone"] == PIXELS].set_index("method")
+    text = ""
+    if PIXEL_METHOD in rows.index and rows.loc[PIXEL_METHOD, "auroc_high"] < 0.5:
+        text += (
+            " Its interval lies below 0.5: it reconstructs the anomalies *better* than the test "
+            "normals. Reconstruction error tracks how busy a scene is, and here the normal "
+            "classes are filmed over water, grass and scrolling fences, the anomalies in plain "
+            "static venues (see *Behaviour or scenery?*)."
+        )
+    if PIXEL_MOTION_METHOD in rows.index:
+        text += (
+            f" On the input the backbones see (each clip minus its mean frame) the same "
+            f"autoencoder reaches {rows.loc[PIXEL_MOTION_METHOD, 'AUROC']:.3f} "
+            f"{rows.loc[PIXEL_MOTION_METHOD, 'AUROC 95% CI']}."
+        )
+    return text
+
+
 def verdict_markdown(result: Result) -> str:
     """The chapter's verdict: facts per backbone and for the pixel baseline, the seed study's
     claims each decided by its paired CI (:meth:`Result.claims`), then the caveats."""
@@ -1559,6 +1585,8 @@ def verdict_markdown(result: Result) -> str:
     for name in result.config.backbones:
         v = backbone_verdict(separation, name, paired)
         above = "above" if v.above_chance else "not clearly above"
+        if _below_chance(separation, name, AE_V1):
+            above = "significantly *below*"
         lines.append(
             f"- **{name}**: the frozen autoencoder reaches AUROC {v.ae_auroc:.3f} {v.ae_ci}"
             f" ({above} chance); fine-tuned (v2) {v.v2_auroc:.3f}. The best alternative on the "
@@ -1572,6 +1600,7 @@ def verdict_markdown(result: Result) -> str:
         f"embedding {frozen['AUROC']:.3f} ({frozen['backbone']}) and the best detector on an "
         f"embedding {best_embedding['AUROC']:.3f} ({best_embedding['backbone']}, "
         f"{best_embedding['method']}); whether the embedding helps is the last claim below."
+        + _pixel_remark(separation)
     )
     claims = result.claims()
     counts = result.split_counts["clips here"]
