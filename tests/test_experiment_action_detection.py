@@ -99,6 +99,15 @@ def test_setup_and_train_config_come_from_the_config() -> None:
     assert train.weight_decay == config.weight_decay
 
 
+def test_variants_markdown_names_what_a_profile_leaves_out() -> None:
+    pair = ad.variants_markdown(_config(variants=["bce", "focal_bn"], seeds=[0, 1, 2]))
+    assert "2 variant(s), each with 3 seed(s): BCE, focal BCE + BN (source)." in pair
+    left_out = pair.split("Left out")[1].split("): ")[1].rstrip(".").split(", ")
+    assert left_out == [ad.LABELS[v] for v in ("bce_bn", "focal", "mmaction_focal")]
+    every = ad.variants_markdown(_config(variants=list(ad.LABELS)))
+    assert "Left out" not in every and "5 variant(s)" in every
+
+
 def test_initial_state(tmp_path) -> None:
     paths = Paths("smoke", tmp_path)
     assert ad.initial_state(_config(init="scratch"), paths) is None
