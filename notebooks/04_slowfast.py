@@ -88,7 +88,10 @@ display(Markdown(slowfast.fast_share_markdown(result)))
 # (no laterals, time-strided sampling, time-to-channel) are left to `gpu`, to pay for three seeds
 # of each variant within the `cpu` hour. The networks
 # are the `size` preset (ResNet-18-style stages at reduced width) at the small clip size of the
-# parameters, not the paper-size networks above. The paper's ablations are on Kinetics-400,
+# parameters, not the paper-size networks above. A profile's `model_options` apply to every
+# variant alike: `cpu` drops the stem's max-pool (it has no weights), which at 32 px crops would
+# leave the last stage a single position; `benchmarks/recipes.py` measured each variant with
+# and without it on validation. The paper's ablations are on Kinetics-400,
 # where scenes give most classes away and order matters little; on our pairs only motion
 # separates the two classes of a pair.
 

@@ -29,7 +29,9 @@
 # set-ups; the test sequences are set-ups never seen in training, and validation (which picks
 # each run's epoch) is a held-out train sequence. The SlowFast backbone starts from our
 # synth-actions pretraining (stage `pretrain`), the book's stand-in for Kinetics-400: the real
-# Kinetics weights cannot be downloaded where this book is built.
+# Kinetics weights cannot be downloaded where this book is built. Where that stage drops the
+# stem's max-pool (the `cpu` profile does, for its small crops), the detector keeps it at its
+# own, larger crops; the pool has no weights, so the pretrained weights load unchanged.
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"  # smoke | cpu | gpu

@@ -316,7 +316,7 @@ def test_verdict_markdown() -> None:
     text = ad.verdict_markdown(result)
     assert "**0.700** against **0.300** for plain BCE (+0.400;" in text
     assert "spread between seeds" not in text
-    assert f"Best variant here: {METHOD}." in text
+    assert f"Highest mean mAP in this run: {METHOD} (a point estimate, not a ranking)." in text
     assert "decided by the 95% CI of the paired difference, resampling the 2 seed(s)" in text
     claims = result.claims()
     assert len(claims) == 2

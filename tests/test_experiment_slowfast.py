@@ -42,6 +42,8 @@ def test_every_profile_gives_a_valid_config(profile):
         ),
         ({"num_frames": 6}, "num_frames=6 must be a multiple of alpha=4"),
         ({"patch_size": 8}, "unknown keys"),
+        ({"model_options": {"pathways": "slow"}}, r"model_options cannot set \['pathways'\]"),
+        ({"model_options": {"stem_pool": "no"}}, "invalid stem_pool='no'"),
     ],
 )
 def test_bad_settings_fail_with_one_clear_error(change, message):
@@ -54,6 +56,21 @@ def test_alpha_8_is_valid_when_the_clip_is_long_enough():
         {**smoke_params(), "num_frames": 16, "variants": ["alpha_8"]}
     )
     assert config.variants == ["alpha_8"]
+
+
+def test_model_options_reach_every_variant_and_never_override_an_ablation():
+    config = slowfast.Config.from_params(
+        {
+            **smoke_params(),
+            "variants": ["slowfast", "fast_only"],
+            "model_options": {"stem_pool": False},
+        }
+    )
+    assert config.variant("slowfast").options == {"stem_pool": False}
+    assert config.variant("fast_only").options == {"stem_pool": False, "pathways": "fast"}
+    assert slowfast.SLOWFAST_VARIANTS["fast_only"].options == {"pathways": "fast"}  # untouched
+    plain = slowfast.Config.from_params(smoke_params())
+    assert plain.variant("slow_only") == slowfast.SLOWFAST_VARIANTS["slow_only"]
 
 
 def test_families_and_pathway_frames():

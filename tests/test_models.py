@@ -231,6 +231,33 @@ def test_slowfast_laterals_change_only_the_slow_input_width():
         create_model("slowfast_r50", size="tiny", pathways="slow", lateral="none")
 
 
+@pytest.mark.parametrize("pathways", ["slowfast", "slow", "fast"])
+def test_slowfast_without_stem_pool_keeps_twice_the_resolution_and_the_same_weights(pathways):
+    def build(**kw):
+        return create_model(
+            "slowfast_r50", size="tiny", num_classes=3, num_frames=8, crop_size=32,
+            pathways=pathways, **kw,
+        ).eval()  # fmt: skip
+
+    pooled, unpooled = build(), build(stem_pool=False)
+    assert unpooled.state_dict().keys() == pooled.state_dict().keys()
+    unpooled.load_state_dict(pooled.state_dict())  # the pool has no weights: same shapes
+    x = pooled.input_spec.example(1)
+
+    def res5(model):
+        maps = [*x] if isinstance(x, list) else [x]
+        for block in model.net.blocks[:-2]:  # the stem and res2-res5: not the pool and head
+            maps = block(maps)
+        return maps
+
+    with torch.no_grad():
+        maps = [res5(pooled), res5(unpooled)]
+    for a, b in zip(maps[0], maps[1], strict=True):  # each pathway's res5
+        assert b.shape[-2:] == (2 * a.shape[-2], 2 * a.shape[-1])
+    with pytest.raises(ValueError, match="stem_pool"):
+        build(stem_pool="no")
+
+
 def test_time_to_channel_keeps_each_slow_step_s_frames_together():
     from vidad.models.slowfast import TimeStridedSampling, TimeToChannel
 

@@ -730,7 +730,8 @@ def verdict_markdown(result: Result) -> str:
         f"the test sequences of **{v.method:.3f}** against **{v.baseline:.3f}** for plain BCE "
         f"({v.gain:+.3f}; published: {published.MEAN_MAP[BASELINE]:.3f} -> "
         f"{published.MEAN_MAP[METHOD]:.3f}, {published_gain:+.3f}).",
-        f"Best variant here: {v.best}. Whether the method's gain holds is decided by the "
+        f"Highest mean mAP in this run: {v.best} (a point estimate, not a ranking). Whether "
+        "the method's gain holds is decided by the "
         f"{level:.0%} CI of the paired difference, resampling the {len(result.config.seeds)} "
         "seed(s) and the test sequences together (the sequences are a sample of set-ups as the "
         "seeds are a sample of trainings):",

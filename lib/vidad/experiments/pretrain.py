@@ -47,7 +47,7 @@ from vidad.train.recognition import (
 
 SECTION = "pretrain"
 BACKBONES: tuple[str, ...] = ("r2plus1d_18", "slowfast_r50", "timesformer")
-#: What ``pretrain.json`` records per backbone (a subset of its ``meta.json``).
+#: What ``pretrain.json`` records per backbone: ``meta.json``'s metrics plus ``train_minutes``.
 METRIC_KEYS: tuple[str, ...] = (
     "params",
     "gmacs",
@@ -132,12 +132,19 @@ class Config(RecipeConfig):
 
 @dataclasses.dataclass(frozen=True)
 class Backbone:
-    """One trained backbone: its settings, its run, and what its ``meta.json`` says."""
+    """One trained backbone: its settings, its run, what its ``meta.json`` says, and how long
+    it took (kept out of ``meta.json``: see :func:`backbone_meta`)."""
 
     name: str
     setup: RecognitionSetup
     result: VariantResult
     meta: dict[str, Any]
+    train_minutes: float
+
+    def metrics(self) -> dict[str, Any]:
+        """This backbone's row of ``pretrain.json``."""
+        row = {**self.meta, "train_minutes": self.train_minutes}
+        return {k: row[k] for k in METRIC_KEYS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +157,7 @@ class Result:
     def metrics(self) -> dict[str, Any]:
         """``results/<profile>/pretrain.json``."""
         return {
-            "backbones": {b.name: {k: b.meta[k] for k in METRIC_KEYS} for b in self.backbones},
+            "backbones": {b.name: b.metrics() for b in self.backbones},
             "classes": len(self.classes),
         }
 
@@ -161,14 +168,14 @@ def backbone_meta(
     variant: Variant,
     result: VariantResult,
     classes: list[str],
-    train_minutes: float,
 ) -> dict[str, Any]:
     """What ``meta.json`` records: enough for :func:`~vidad.train.pretrained.load_pretrained`.
 
     ``direction_accuracy``: on the test clips of the reversed-pair classes, the share whose
     direction of time is right among those whose pair is right (0.5 = blind to order).
-    ``train_minutes``: wall minutes this stage spent on the backbone (training, validation,
-    test); a run resumed from a finished checkpoint counts only what it redid.
+    Only what the trained weights determine goes here, no wall times: the stages downstream
+    depend on ``build/<profile>/pretrained`` by its hash, and a re-run that gives the same
+    weights must not make them stale. Timings go to ``pretrain.json`` (:meth:`Backbone.metrics`).
     """
     metrics = result.metrics()
     # metrics() first: it carries the options as strings (for tables), which must not
@@ -176,7 +183,6 @@ def backbone_meta(
     return {
         **metrics,
         "direction_accuracy": metrics["test_direction_accuracy"],
-        "train_minutes": train_minutes,
         "init": variant.init,
         "model": backbone,
         "size": setup.size,
@@ -223,9 +229,9 @@ def run(config: Config, paths: Paths) -> Result:
         started = time.perf_counter()
         result = run_variant(variant, setup, paths, SECTION, classes)
         minutes = (time.perf_counter() - started) / 60
-        meta = backbone_meta(backbone, setup, variant, result, classes, minutes)
+        meta = backbone_meta(backbone, setup, variant, result, classes)
         write_backbone(paths.pretrained_backbone(backbone), result, meta)
-        backbones.append(Backbone(backbone, setup, result, meta))
+        backbones.append(Backbone(backbone, setup, result, meta, minutes))
     return Result(classes, backbones)
 
 

@@ -32,6 +32,7 @@ from vidad.experiments.recognition import (
     test_bars,
 )
 from vidad.models import count_macs, count_params, create_model, published
+from vidad.models.registry import get_entry, validate
 from vidad.models.slowfast import SLOWFAST_SIZES
 from vidad.models.summary import complexity_table
 from vidad.paths import Paths
@@ -55,6 +56,10 @@ SLOWFAST_VARIANTS: dict[str, Variant] = {
     "beta_1_4": Variant("SlowFast, beta 1/4", "slowfast_r50", {"channel_reduction": 4}),
     "alpha_8": Variant("SlowFast, alpha 8", "slowfast_r50", {"alpha": 8}),
 }
+
+#: Model options a profile may give every variant (``model_options``): how the networks meet
+#: the profile's input size, never one of the ablations, which stay each variant's own.
+SHARED_OPTIONS: tuple[str, ...] = ("stem_pool",)
 
 #: The paper-size networks counted, by table label: (model options, key of the counts).
 #: "8x8" is T = 8 slow frames at stride tau = 8 (alpha = 4); "4x16" is T = 4 (alpha = 8).
@@ -84,11 +89,14 @@ FAMILY_STYLE: dict[str, tuple[str, str]] = {
 
 @dataclasses.dataclass(frozen=True)
 class Config(SeededRecipeConfig):
-    """The recipe and the variants to train (keys of :data:`SLOWFAST_VARIANTS`)."""
+    """The recipe, the variants to train (keys of :data:`SLOWFAST_VARIANTS`) and the model
+    options they share (:data:`SHARED_OPTIONS`, e.g. ``stem_pool: false`` at crops too small
+    for the stem's max-pool: every variant gets it, so the comparison stays like for like)."""
 
     SECTION = "slowfast"
 
     variants: list[str]
+    model_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
         super().validate()
@@ -99,6 +107,13 @@ class Config(SeededRecipeConfig):
             raise ValueError(f"unknown variants {unknown}; choose from {list(SLOWFAST_VARIANTS)}")
         if len(set(self.variants)) != len(self.variants):
             raise ValueError(f"variants must be distinct, got {self.variants}")
+        shared = sorted(set(self.model_options) - set(SHARED_OPTIONS))
+        if shared:
+            raise ValueError(
+                f"model_options cannot set {shared}: only {list(SHARED_OPTIONS)} are shared by "
+                "every variant (the ablations' options are the variants' own)"
+            )
+        validate(get_entry("slowfast_r50"), self.size, None, self.model_options)
         for key in self.variants:
             alpha = SLOWFAST_VARIANTS[key].options.get("alpha", SLOWFAST_SIZES[self.size].alpha)
             if self.num_frames % alpha:
@@ -106,6 +121,11 @@ class Config(SeededRecipeConfig):
                     f"variant {key}: num_frames={self.num_frames} must be a multiple of "
                     f"alpha={alpha}"
                 )
+
+    def variant(self, key: str) -> Variant:
+        """The variant ``key`` with the shared ``model_options`` (its own options win)."""
+        base = SLOWFAST_VARIANTS[key]
+        return dataclasses.replace(base, options={**self.model_options, **base.options})
 
 
 def head_params(model) -> int:
@@ -212,7 +232,7 @@ def run(config: Config, paths: Paths) -> Result:
     setups = config.seed_setups()
     classes = class_names(config.classes, paths)
     results = [
-        run_seeds(SLOWFAST_VARIANTS[v], setups, paths, CHAPTER, classes) for v in config.variants
+        run_seeds(config.variant(v), setups, paths, CHAPTER, classes) for v in config.variants
     ]
     return Result(
         paths.profile,

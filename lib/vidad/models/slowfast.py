@@ -40,6 +40,10 @@ class SlowFastConfig:
     channel_reduction: int = 8
     num_frames: int = 32  # fast pathway; slow gets num_frames // alpha
     crop_size: int = 224
+    #: the stem's 1x3x3 max-pool (stride 2). At 224 px it leaves res5 a 7x7 map; at the `cpu`
+    #: profile's 32 px crops it leaves 1x1, so every stage after res3 sees almost no space.
+    #: It has no weights: dropping it keeps every checkpoint loadable.
+    stem_pool: bool = True
 
 
 SLOWFAST_SIZES: dict[str, SlowFastConfig] = {
@@ -169,6 +173,7 @@ def _build_slowfast(cfg: SlowFastConfig, num_classes: int, lateral: str) -> nn.M
         slowfast_fusion_conv_stride=(cfg.alpha, 1, 1),
         fusion_builder=fusion_builder,
         stem_dim_outs=(cfg.stem_dim, cfg.stem_dim // cfg.channel_reduction),
+        stem_pool=(nn.MaxPool3d if cfg.stem_pool else None,) * 2,
         head_pool=nn.AdaptiveAvgPool3d,
         head_output_size=(1, 1, 1),
     )
@@ -194,7 +199,7 @@ def _build_single_pathway(cfg: SlowFastConfig, num_classes: int, pathway: str) -
         stem_dim_outs=(width,),
         stem_conv_kernel_sizes=((1, 7, 7),) if slow else ((5, 7, 7),),
         stem_conv_strides=((1, 2, 2),),
-        stem_pool=(nn.MaxPool3d,),
+        stem_pool=(nn.MaxPool3d if cfg.stem_pool else None,),
         stem_pool_kernel_sizes=((1, 3, 3),),
         stem_pool_strides=((1, 2, 2),),
         stage_conv_a_kernel_sizes=(_SLOW_CONV_A if slow else _FAST_CONV_A,),
@@ -226,6 +231,7 @@ def _build_single_pathway(cfg: SlowFastConfig, num_classes: int, pathway: str) -
         "channel_reduction": ANY,
         "num_frames": ANY,
         "crop_size": ANY,
+        "stem_pool": (True, False),
     },
     # the zoo's 8x8 checkpoint; its classifier is the projection of the last block
     pretrained={"kinetics400": PytorchvideoWeights("SLOWFAST_8x8_R50.pyth", head="blocks.6.proj")},
@@ -242,7 +248,8 @@ def slowfast_r50(
     Ablation options (the paper's Table 5): ``lateral`` (time-strided conv, the default and the
     published model; time-strided sampling; time-to-channel; none), ``pathways`` ("slow" or
     "fast" alone), ``alpha`` (frame-rate ratio) and ``channel_reduction`` (1 / beta).
-    ``num_frames`` (fast pathway) and ``crop_size`` set the input spec.
+    ``num_frames`` (fast pathway) and ``crop_size`` set the input spec; ``stem_pool=False``
+    drops the stem's max-pool (no weights change) for crops too small to be pooled 32x.
     """
     cfg = replace(SLOWFAST_SIZES[size], **overrides)
     if cfg.num_frames % cfg.alpha:
