@@ -134,6 +134,14 @@ CANDIDATES: dict[str, tuple[Variant, dict[str, Any]]] = {
         Variant("timesformer tiny 32, batch 8", "timesformer", {"num_frames": 8, "patch_size": 8}),
         {"lr": 0.0005, "batch_size": 8},
     ),
+    "timesformer_tiny_32_b8_lr1e3": (
+        Variant(
+            "timesformer tiny 32, batch 8, lr 1e-3",
+            "timesformer",
+            {"num_frames": 8, "patch_size": 8},
+        ),
+        {"lr": 0.001, "batch_size": 8},
+    ),
     "timesformer_tiny_32_e24": (
         Variant(
             "timesformer tiny 32, 24 epochs", "timesformer", {"num_frames": 8, "patch_size": 8}
