@@ -67,6 +67,10 @@ CANDIDATES: dict[str, tuple[Variant, dict[str, Any]]] = {
         Variant("r2plus1d tiny 32 e24", "r2plus1d_18"),
         {"epochs": 24},
     ),
+    "r2plus1d_tiny_32_e16": (
+        Variant("r2plus1d tiny 32 e16", "r2plus1d_18"),
+        {"epochs": 16},
+    ),
     "r2plus1d_tiny_32_lr1e2": (
         Variant("r2plus1d tiny 32 lr 1e-2", "r2plus1d_18"),
         {"lr": 0.01},
@@ -90,6 +94,10 @@ CANDIDATES: dict[str, tuple[Variant, dict[str, Any]]] = {
     "slowfast_tiny_32_nopool": (
         Variant("slowfast tiny 32, no stem pool", "slowfast_r50", {"stem_pool": False}),
         {},
+    ),
+    "slowfast_tiny_32_nopool_e24": (
+        Variant("slowfast tiny 32, no stem pool, 24 epochs", "slowfast_r50", {"stem_pool": False}),
+        {"epochs": 24},
     ),
     "slowfast_tiny_32_nopool_beta4": (
         Variant(

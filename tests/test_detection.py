@@ -22,6 +22,7 @@ from vidad.detection.train import (
     DetectionSetup,
     detections_table,
     predict_boxes,
+    run_settings,
     train_variant,
 )
 from vidad.eval.detection import evaluate
@@ -157,3 +158,15 @@ def test_boxes_by_keyframe_groups_rows_per_rounded_keyframe() -> None:
     assert set(boxes) == {("a", 1.0), ("b", 2.0)}
     assert boxes[("a", 1.0)].dtype == np.float32
     np.testing.assert_allclose(boxes[("a", 1.0)], [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]])
+
+
+def test_run_settings_key_the_initial_weights_by_content() -> None:
+    """A re-trained pretrain backbone must start new detector runs, not resume old ones."""
+    import torch
+
+    setup, variant = DetectionSetup(num_frames=8, crop_size=32), LOSS_VARIANTS["bce"]
+    old = {"w": torch.zeros(3)}
+    same = run_settings(variant, setup, 0, "data", {"w": torch.zeros(3)})
+    assert run_settings(variant, setup, 0, "data", old) == same
+    assert run_settings(variant, setup, 0, "data", {"w": torch.ones(3)}) != same
+    assert run_settings(variant, setup, 0, "data", None)["init"] is None

@@ -28,6 +28,7 @@ from vidad.losses import make_loss
 from vidad.models import create_model
 from vidad.models.roi_head import SlowFastDetector  # registers "slowfast_detector"
 from vidad.train import TrainConfig, fit, load_checkpoint, make_loader
+from vidad.train.checkpoint import content_digest
 from vidad.train.classify import run_directory
 from vidad.train.loop import to_device
 
@@ -161,6 +162,25 @@ class DetectionRun:
     run_dir: str = ""
 
 
+def run_settings(
+    variant: LossVariant,
+    setup: DetectionSetup,
+    seed: int,
+    data_key: str,
+    init_state: dict[str, torch.Tensor] | None,
+) -> dict[str, Any]:
+    """What keys a detector's run folder. The initial backbone weights enter by their content
+    digest: a re-trained ``pretrain`` backbone must start new runs, never resume the
+    detectors fine-tuned from the old one (a flag "pretrained or not" would)."""
+    return {
+        "variant": asdict(variant),
+        "setup": asdict(setup),
+        "seed": seed,
+        "data": data_key,
+        "init": None if init_state is None else content_digest(init_state),
+    }
+
+
 def train_variant(
     key: str,
     variant: LossVariant,
@@ -177,10 +197,7 @@ def train_variant(
     model = build_detector(setup, variant, num_classes, seed, init_state)
     net = BatchedDetector(model)
     run_dir = run_directory(
-        runs_root,
-        f"{key}-seed{seed}",
-        {"variant": asdict(variant), "setup": asdict(setup), "seed": seed, "data": data_key,
-         "init": init_state is not None},
+        runs_root, f"{key}-seed{seed}", run_settings(variant, setup, seed, data_key, init_state),
         model,
     )  # fmt: skip
     config = setup.train_config(seed)
