@@ -71,6 +71,11 @@ CANDIDATES: dict[str, tuple[Variant, dict[str, Any]]] = {
         Variant("r2plus1d tiny 32 e16", "r2plus1d_18"),
         {"epochs": 16},
     ),
+    # the recipe's left-right flip with mirror-image labels swapped (vidad.video.cache.RandomMirror)
+    "r2plus1d_tiny_32_e24_mirror": (
+        Variant("r2plus1d tiny 32 e24, mirror", "r2plus1d_18"),
+        {"epochs": 24, "mirror": True},
+    ),
     "r2plus1d_tiny_32_lr1e2": (
         Variant("r2plus1d tiny 32 lr 1e-2", "r2plus1d_18"),
         {"lr": 0.01},
@@ -98,6 +103,10 @@ CANDIDATES: dict[str, tuple[Variant, dict[str, Any]]] = {
     "slowfast_tiny_32_nopool_e24": (
         Variant("slowfast tiny 32, no stem pool, 24 epochs", "slowfast_r50", {"stem_pool": False}),
         {"epochs": 24},
+    ),
+    "slowfast_tiny_32_nopool_e24_mirror": (
+        Variant("slowfast tiny 32 no stem pool e24, mirror", "slowfast_r50", {"stem_pool": False}),
+        {"epochs": 24, "mirror": True},
     ),
     "slowfast_tiny_32_nopool_beta4": (
         Variant(
@@ -252,8 +261,12 @@ def matmul_gflops(rounds: int = 10) -> float:
 
 
 def setup_for(stage: str, profile: str, overrides: dict[str, Any]) -> RecognitionSetup:
-    """The stage's recipe column with the candidate's overrides, as the stage would build it."""
-    column = stage_params(load_params(), stage, profile)
+    """The stage's recipe column with the candidate's overrides, as the stage would build it.
+
+    ``mirror`` is off unless the candidate turns it on: the candidates measured before the
+    recipe had a flip ran without one, and their rows must keep meaning what they measured.
+    """
+    column = stage_params(load_params(), stage, profile) | {"mirror": False}
     fields = {f.name for f in dataclasses.fields(RecognitionSetup)}
     return RecognitionSetup(**{k: v for k, v in {**column, **overrides}.items() if k in fields})
 

@@ -226,6 +226,7 @@ def setup_for(preset: Preset) -> RecognitionSetup:
         crop_size=preset.crop_size,
         cache_size=preset.cache_size,
         motion=True,
+        mirror=True,
         size="tiny",
         epochs=2,
         batch_size=preset.batch_size,

@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 from vidad import plotting
 from vidad.book import Chapter
 from vidad.experiments import slowfast
-from vidad.experiments.recognition import classes_line, seeds_line
+from vidad.experiments.recognition import classes_line, fitting_markdown, seeds_line
 from vidad.models import published
 
 chapter = Chapter("04_slowfast", profile)
@@ -113,6 +113,7 @@ display(result.table.round(3))
 
 # %%
 chapter.savefig(slowfast.plot_curves(result), "curves")
+display(Markdown(fitting_markdown(result.results, result.chance)))
 
 # %%
 chapter.savefig(slowfast.plot_test_scores(result), "test_scores")

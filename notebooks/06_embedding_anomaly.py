@@ -59,6 +59,13 @@ result = ea.run(config, chapter.paths)
 # all classes of synth-actions at this profile's preset (stage `pretrain`). Their embeddings
 # are therefore smaller than the seed's, and their pretraining is far weaker than Kinetics:
 # the last two columns say how much these backbones know about actions at all.
+#
+# Pretraining uses the architecture chapters' recipe (motion input, random scale and crop) and,
+# where the `pretrain` parameters turn on `mirror`, flips a random half of the training clips
+# left-right in every epoch (`vidad.video.cache.RandomMirror`). A mirrored clip of most actions
+# is another clip of the same action (a mirrored throw is a left-handed throw), but a mirrored
+# left-hand wave is a right-hand wave and a mirrored left turn a right turn, so those labels
+# swap (`MIRRORED_PAIRS` in `vidad.synth.actions`). Validation and test clips are never flipped.
 
 # %%
 display(result.backbones.round(3))

@@ -132,7 +132,8 @@ def _embed(
     clips: Path, tmp_path: Path, model, motion: bool, counter: list
 ) -> embeddings.EmbeddingSet:
     setup = RecognitionSetup(
-        classes="all", num_frames=4, crop_size=16, cache_size=20, motion=motion, size="tiny",
+        classes="all", num_frames=4, crop_size=16, cache_size=20, motion=motion,
+        mirror=False, size="tiny",
         epochs=1, batch_size=2, lr=1e-3, weight_decay=0.0, warmup_epochs=0, seed=0,
     )  # fmt: skip
     transform = clip_transform(model.input_spec, setup, train=False)

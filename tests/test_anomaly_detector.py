@@ -175,7 +175,8 @@ def test_the_threshold_is_calibrated_to_the_target_share_of_normal_frames(detect
 @pytest.fixture(scope="module")
 def detector() -> Detector:
     setup = RecognitionSetup(
-        classes="all", num_frames=8, crop_size=16, cache_size=20, motion=False, size="tiny",
+        classes="all", num_frames=8, crop_size=16, cache_size=20, motion=False,
+        mirror=False, size="tiny",
         epochs=1, batch_size=2, lr=1e-3, weight_decay=0.0, warmup_epochs=0, seed=0,
     )  # fmt: skip
     torch.manual_seed(0)

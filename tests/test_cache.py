@@ -8,10 +8,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import make_corrupt, make_video
 
 from vidad.video import cache as cache_mod
-from vidad.video.cache import CachedClipDataset, ClipCacheSpec, build_clip_cache, resize_clip
+from vidad.video.cache import (
+    CachedClipDataset,
+    ClipCacheSpec,
+    RandomMirror,
+    build_clip_cache,
+    mirror_label_map,
+    resize_clip,
+)
 from vidad.video.decode import DecodeReport, read_clip
 from vidad.video.manifest import read_manifest, write_manifest
 
@@ -132,3 +140,49 @@ def test_cache_key_follows_content_not_location(dataset: Path, tmp_path: Path) -
     assert cache_mod.cache_key(read_manifest(moved), spec) == key
     clip.write_bytes(clip.read_bytes() + b"\0")
     assert cache_mod.cache_key(read_manifest(moved), spec) != key
+
+
+def test_mirror_label_map_swaps_only_pairs_present_and_refuses_half_pairs() -> None:
+    pairs = [("wave_left_hand", "wave_right_hand"), ("turn_left", "turn_right")]
+    classes = ["turn_right", "clap", "turn_left", "sit_down"]
+    assert mirror_label_map(classes, pairs) == {0: 2, 2: 0}  # the waves are absent: no entry
+    with pytest.raises(ValueError, match="'wave_left_hand' has its mirror image"):
+        mirror_label_map(["wave_left_hand", "clap"], pairs)
+
+
+def test_random_mirror_flips_width_and_swaps_mirror_labels() -> None:
+    clip = np.arange(2 * 3 * 4 * 3, dtype=np.uint8).reshape(2, 3, 4, 3)
+    always = RandomMirror({0: 1, 1: 0}, torch.Generator().manual_seed(0), probability=1.0)
+    flipped, label = always(clip, 0)
+    np.testing.assert_array_equal(flipped, clip[:, :, ::-1])
+    assert label == 1
+    assert always(clip, 5)[1] == 5  # its own mirror image
+    never = RandomMirror({0: 1, 1: 0}, torch.Generator().manual_seed(0), probability=0.0)
+    same, label = never(clip, 0)
+    np.testing.assert_array_equal(same, clip)
+    assert label == 0
+    with pytest.raises(ValueError, match="symmetric"):
+        RandomMirror({0: 1}, torch.Generator())
+
+
+def test_mirrored_dataset_flips_about_half_reproducibly(dataset: Path, tmp_path: Path) -> None:
+    spec = ClipCacheSpec(num_frames=4, height=48, width=64)
+    plain = CachedClipDataset(dataset, "train", spec, tmp_path / "cache")
+
+    def draws(seed: int) -> list[tuple[bool, int]]:
+        mirror = RandomMirror({0: 1, 1: 0}, torch.Generator().manual_seed(seed))
+        ds = CachedClipDataset(dataset, "train", spec, tmp_path / "cache", mirror=mirror)
+        out = []
+        for _ in range(20):
+            for i in range(len(ds)):
+                item, raw = ds[i], plain[i]["video"]
+                flipped = not np.array_equal(item["video"], raw)
+                if flipped:
+                    np.testing.assert_array_equal(item["video"], raw[:, :, ::-1])
+                assert item["label"] == (1 - plain[i]["label"] if flipped else plain[i]["label"])
+                out.append((flipped, item["label"]))
+        return out
+
+    first = draws(0)
+    assert draws(0) == first  # the generator alone decides
+    assert 0.3 < np.mean([f for f, _ in first]) < 0.7

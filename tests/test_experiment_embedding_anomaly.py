@@ -887,7 +887,8 @@ def test_every_figure_draws() -> None:
 
 def test_score_cli_writes_the_library_scores(tmp_path: Path) -> None:
     setup = RecognitionSetup(
-        classes="all", num_frames=8, crop_size=16, cache_size=20, motion=False, size="tiny",
+        classes="all", num_frames=8, crop_size=16, cache_size=20, motion=False,
+        mirror=False, size="tiny",
         epochs=1, batch_size=2, lr=1e-3, weight_decay=0.0, warmup_epochs=0, seed=0,
     )  # fmt: skip
     torch.manual_seed(0)

@@ -24,6 +24,7 @@ BASE = {
     "crop_size": 32,
     "cache_size": 40,
     "motion": True,
+    "mirror": True,
     "epochs": 12,
     "batch_size": 32,
     "lr": 0.003,

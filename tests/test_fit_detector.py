@@ -41,7 +41,8 @@ def _normal_video(path: Path, seed: int, frames: int = 30) -> Path:
 def workspace(tmp_path: Path, monkeypatch) -> Path:
     """A folder with a pretrained backbone where stage ``pretrain`` puts it, and normal videos."""
     setup = RecognitionSetup(
-        classes="all", num_frames=8, crop_size=16, cache_size=20, motion=True, size="tiny",
+        classes="all", num_frames=8, crop_size=16, cache_size=20, motion=True,
+        mirror=False, size="tiny",
         epochs=1, batch_size=2, lr=1e-3, weight_decay=0.0, warmup_epochs=0, seed=0,
     )  # fmt: skip
     torch.manual_seed(0)

@@ -24,6 +24,7 @@ RECIPE = {
     "crop_size": 32,
     "cache_size": 36,
     "motion": True,
+    "mirror": True,
     "size": "tiny",
     "epochs": 2,
     "batch_size": 4,
@@ -348,3 +349,55 @@ def test_train_split_predictions_scores_the_training_clips_without_augmentation(
     assert made["classes"] == ["a", "b", "c"] and made["frames"] == 8
     assert made["root"] == paths.synth("synth-actions")
     assert made["cache_root"] == paths.cache / "synth-actions"
+
+
+@pytest.mark.parametrize("mirror", [True, False])
+def test_splits_mirror_only_the_training_clips_with_the_crop_generator(
+    monkeypatch, tmp_path, mirror
+):
+    import vidad.train.recognition as recognition
+    from vidad.models.base import InputSpec
+    from vidad.paths import Paths
+    from vidad.synth import REVERSED_PAIRS
+
+    made = {}
+
+    class Clips:
+        def __init__(self, root, split, cache, cache_root, transform, classes, mirror):
+            made[split] = mirror
+
+    monkeypatch.setattr(recognition, "CachedClipDataset", Clips)
+    classes = [name for pair in REVERSED_PAIRS for name in pair]
+    generator = torch.Generator()
+    spec = InputSpec(num_frames=8, crop_size=32)
+    setup = make_setup(mirror=mirror)
+    recognition.splits_for(spec, setup, Paths("smoke", tmp_path), classes, generator)
+    assert made["val"] is None and made["test"] is None
+    if not mirror:
+        assert made["train"] is None
+        return
+    left, right = classes.index("turn_left"), classes.index("turn_right")
+    assert made["train"].label_map == {left: right, right: left}  # the waves are not in the set
+    assert made["train"].generator is generator  # saved in checkpoints as the crop generator
+
+
+def test_fitting_markdown_tells_a_model_that_never_fitted_from_one_that_did():
+    import math
+
+    from recognition_fakes import fake_result
+
+    from vidad.experiments.recognition import fitting_markdown
+
+    def history(losses):
+        return [
+            {"epoch": e + 1, "train_loss": loss, "val_accuracy": 0.3}
+            for e, loss in enumerate(losses)
+        ]
+
+    floor = math.log(4)  # four classes
+    fitted = fake_result("cnn", val=0.9, history=history([floor, 0.4]))
+    stuck = fake_result("vit", val=0.3, history=history([floor, 0.9 * floor]))
+    text = fitting_markdown([fitted, stuck], chance=0.25)
+    assert f"cnn {floor:.2f} -> 0.40" in text and f"ln K = {floor:.2f}" in text
+    assert "vit ended above 75% of it: it has not fitted even the training clips" in text
+    assert "not fitted" not in fitting_markdown([fitted], chance=0.25)

@@ -35,6 +35,7 @@ SETUP = RecognitionSetup(
     crop_size=16,
     cache_size=24,
     motion=False,
+    mirror=True,  # the flips draw from the crop generator: resume must restore both
     size="tiny",
     epochs=3,
     batch_size=4,

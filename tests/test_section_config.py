@@ -167,8 +167,8 @@ ISSUE_CASES = {
     "malformed yaml": (
         "c3d",
         _sub("    lr: 0.003\n", "    lr: [0.003\n"),
-        "params.yaml is not valid YAML at line 73, column 9: while parsing a flow sequence; "
-        "expected ',' or ']', but got ':' (line 74, column 17)",
+        "params.yaml is not valid YAML at line 76, column 9: while parsing a flow sequence; "
+        "expected ',' or ']', but got ':' (line 77, column 17)",
     ),
     "duplicate key": (
         "datasets",

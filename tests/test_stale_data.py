@@ -39,6 +39,7 @@ from vidad.video.transforms import make_clip_transform
 SYNTH = SynthConfig(clips_per_class=4, height=32, width=32, num_frames=6, fps=8.0, seed=0)
 SETUP = RecognitionSetup(
     classes="reversed_pairs", num_frames=4, crop_size=16, cache_size=20, motion=False,
+    mirror=False,
     size="tiny", epochs=1, batch_size=8, lr=1e-3, weight_decay=0.0, warmup_epochs=0, seed=0,
 )  # fmt: skip
 VARIANT = Variant("c3d", "c3d", {"temporal_depth": 3})

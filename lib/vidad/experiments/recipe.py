@@ -32,6 +32,7 @@ class RecipeConfig(SectionConfig):
     crop_size: int
     cache_size: int
     motion: bool
+    mirror: bool
     epochs: int
     batch_size: int
     lr: float

@@ -9,6 +9,7 @@ The protocol itself (train on ``train``, choose the epoch on ``val``, score ``te
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -262,9 +263,47 @@ def learning_curves(
         axes[0].legend(fontsize="small")
     axes[0].set_title(f"{title}: validation accuracy")
     sns.lineplot(data=curves, y="train loss", ax=axes[1], legend=False, **line)
+    if chance is not None:  # the loss of a classifier that learned nothing: ln K
+        axes[1].axhline(-math.log(chance), color="black", linestyle="--", linewidth=1)
+        axes[1].annotate("ln K: nothing learned", (0.02, 0.03), xycoords="axes fraction")
     axes[1].set_title("training loss")
     fig.tight_layout()
     return fig
+
+
+#: A run whose last training loss is above this fraction of ln K has not fitted its own clips.
+UNDERFIT_FRACTION = 0.75
+
+
+def fitting_markdown(results: Sequence[VariantRuns], chance: float) -> str:
+    """How far each variant fitted its *training* clips: first and last epoch's training loss
+    (mean over seeds) against ln K, the loss of a classifier that learned nothing.
+
+    Test accuracy near chance has two readings, a model that fits but does not generalize, or
+    one that never fitted at all; only the second makes a comparison between variants
+    meaningless, so the chapters say which it is.
+    """
+    floor = -math.log(chance)
+    curves = history_frame(results)
+    parts, stuck = [], []
+    for label, rows in curves.groupby("variant", sort=False):
+        by_epoch = rows.groupby("epoch")["train loss"].mean()
+        first, last = float(by_epoch.iloc[0]), float(by_epoch.iloc[-1])
+        parts.append(f"{label} {first:.2f} -> {last:.2f}")
+        if last > UNDERFIT_FRACTION * floor:
+            stuck.append(str(label))
+    text = (
+        "Training loss, first -> last epoch (mean over seeds): " + "; ".join(parts) + ". A "
+        f"classifier that has learned nothing scores ln K = {floor:.2f}."
+    )
+    if stuck:
+        text += (
+            f" {', '.join(stuck)} ended above {UNDERFIT_FRACTION:.0%} of it: "
+            + ("they have" if len(stuck) > 1 else "it has")
+            + " not fitted even the training clips, so low test accuracy here is a failure to "
+            "train at this size and budget, not evidence about the architecture."
+        )
+    return text
 
 
 def seed_scores(results: Sequence[VariantRuns]) -> pd.DataFrame:

@@ -30,6 +30,13 @@ REVERSED_PAIRS: list[tuple[str, str]] = [
     ("open_arms", "close_arms"),
 ]
 REVERSED_OF: dict[str, str] = {b: a for a, b in REVERSED_PAIRS}
+#: Classes that are each other's mirror image (a left-right flip of one is a clip of the other).
+#: Every other class is its own mirror image (a mirrored throw is a left-handed throw), so a
+#: flip that swaps these labels is a label-preserving augmentation for the whole corpus.
+MIRRORED_PAIRS: list[tuple[str, str]] = [
+    ("wave_left_hand", "wave_right_hand"),
+    ("turn_left", "turn_right"),
+]
 
 
 @dataclass

@@ -30,10 +30,11 @@ from vidad.models import count_macs, count_params, create_model
 from vidad.models.base import InputSpec, VideoModel
 from vidad.paths import Paths
 from vidad.synth import REVERSED_PAIRS
+from vidad.synth.actions import MIRRORED_PAIRS
 from vidad.train import TrainConfig, make_generator
 from vidad.train.classify import ClassifierRun, predict, train_classifier
 from vidad.train.pretrained import init_from_frames
-from vidad.video.cache import CachedClipDataset, ClipCacheSpec
+from vidad.video.cache import CachedClipDataset, ClipCacheSpec, RandomMirror, mirror_label_map
 from vidad.video.manifest import read_manifest
 from vidad.video.transforms import make_clip_transform
 
@@ -50,9 +51,12 @@ class RecognitionSetup:
     wants fewer subsamples them uniformly), ``crop_size`` the side the networks see,
     ``cache_size`` the side clips are stored at (random crops come from scales between the
     two). ``motion`` feeds each clip minus its mean frame (see
-    :class:`~vidad.video.transforms.SubtractMeanFrame`). No field has a default: every value
-    comes from ``params.yaml`` (the recipe block of the architecture chapters, through each
-    chapter's ``Config``) or from a pretrained backbone's ``meta.json``.
+    :class:`~vidad.video.transforms.SubtractMeanFrame`). ``mirror`` flips a random half of the
+    training clips left-right, swapping the labels of synth-actions' mirror-image classes
+    (:data:`~vidad.synth.actions.MIRRORED_PAIRS`; see :class:`~vidad.video.cache.RandomMirror`).
+    No field has a default: every value comes from ``params.yaml`` (the recipe block of the
+    architecture chapters, through each chapter's ``Config``) or from a pretrained backbone's
+    ``meta.json``.
     """
 
     classes: ClassSet
@@ -60,6 +64,7 @@ class RecognitionSetup:
     crop_size: int
     cache_size: int
     motion: bool
+    mirror: bool
     size: str
     epochs: int
     batch_size: int
@@ -162,14 +167,18 @@ def splits_for(
 ) -> tuple[CachedClipDataset, CachedClipDataset, CachedClipDataset]:
     """train / val / test datasets read from one clip cache shared by every chapter.
 
-    ``generator`` drives the training transform's random crops (default: a new
-    :func:`crop_generator`); pass it to ``fit`` too for an exact resume.
+    ``generator`` drives the training transform's random crops and, with ``setup.mirror``, the
+    training clips' flips (default: a new :func:`crop_generator`); pass it to ``fit`` too for
+    an exact resume.
     """
     data_root = paths.synth("synth-actions")
     cache = ClipCacheSpec(setup.num_frames, setup.cache_size, setup.cache_size)
     cache_root = paths.cache / "synth-actions"
     if generator is None:
         generator = crop_generator(setup)
+    mirror = (
+        RandomMirror(mirror_label_map(classes, MIRRORED_PAIRS), generator) if setup.mirror else None
+    )
     return tuple(  # type: ignore[return-value]
         CachedClipDataset(
             data_root,
@@ -178,6 +187,7 @@ def splits_for(
             cache_root,
             transform=clip_transform(spec, setup, split == "train", generator),
             classes=classes,
+            mirror=mirror if split == "train" else None,
         )
         for split in ("train", "val", "test")
     )

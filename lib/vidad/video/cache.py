@@ -184,11 +184,64 @@ def select_classes(table: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
     return subset.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class RandomMirror:
+    """Left-right flip of a random half of the clips, swapping the labels of mirror-image classes.
+
+    ``label_map`` sends a label to its mirror image's label (both ways); every other label is
+    its own mirror image. A flip is the cheapest way to double a small training set's
+    variety, but a flipped *left*-hand wave is a *right*-hand wave, so for a corpus with such
+    classes the flip is only label-preserving with the swap. The coin is drawn from
+    ``generator`` before the clip's transform draws its crop: one generator (saved in the
+    checkpoints as the crop generator) makes the whole augmentation resumable.
+    """
+
+    label_map: dict[int, int]
+    generator: torch.Generator
+    probability: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"probability must be in [0, 1], got {self.probability}")
+        for label, mirrored in self.label_map.items():
+            if self.label_map.get(mirrored) != label:
+                raise ValueError(f"label_map must be symmetric: {label} -> {mirrored}, not back")
+
+    def __call__(self, clip: np.ndarray, label: int) -> tuple[np.ndarray, int]:
+        """``(T, H, W, C)`` clip and its label, flipped along W (with the swap) or unchanged."""
+        if float(torch.rand((), generator=self.generator)) >= self.probability:
+            return clip, label
+        return np.ascontiguousarray(clip[:, :, ::-1]), self.label_map.get(label, label)
+
+
+def mirror_label_map(classes: Sequence[str], pairs: Iterable[tuple[str, str]]) -> dict[int, int]:
+    """Label -> mirror-image label for the ``pairs`` whose two classes are both in ``classes``.
+
+    Labels are positions in ``classes`` (as :func:`select_classes` numbers them). A pair with
+    one class missing is skipped: its present class's mirror image is not in the data, so no
+    label can stand for the flipped clip, and the caller must not flip that class. Hence the
+    ``ValueError`` naming it.
+    """
+    index = {name: i for i, name in enumerate(classes)}
+    out: dict[int, int] = {}
+    for a, b in pairs:
+        if a in index and b in index:
+            out[index[a]], out[index[b]] = index[b], index[a]
+        elif a in index or b in index:
+            present = a if a in index else b
+            raise ValueError(
+                f"class {present!r} has its mirror image {b if present == a else a!r} outside "
+                "the class list: a flipped clip would have no label"
+            )
+    return out
+
+
 class CachedClipDataset(Dataset):
     """The clips of some manifest splits, read from a clip cache (built on first use).
 
     Items are ``dict(video=transform(uint8 (T, H, W, 3)), label, index, path)``, the same as
     :class:`~vidad.video.dataset.ClipDataset`, so the two are interchangeable in a DataLoader.
+    With a ``mirror`` (training only) the clip may come flipped, with its mirror label.
     """
 
     def __init__(
@@ -201,6 +254,7 @@ class CachedClipDataset(Dataset):
         manifest_name: str = MANIFEST_NAME,
         progress: bool | None = None,
         classes: Sequence[str] | None = None,
+        mirror: RandomMirror | None = None,
     ) -> None:
         root = Path(root)
         if not root.is_dir():
@@ -217,6 +271,7 @@ class CachedClipDataset(Dataset):
         self.table = pd.read_csv(self.folder / INDEX_NAME, dtype={"path": str, "class": str})
         self.clips = np.load(self.folder / ARRAY_NAME, mmap_mode="r")
         self.transform = transform
+        self.mirror = mirror
         self.spec = spec
         # per-item lookups without a pandas row per clip (it cost as much as the transform)
         self._labels = [int(v) for v in self.table["label"]]
@@ -227,10 +282,13 @@ class CachedClipDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         clip = np.array(self.clips[index])  # copy out of the read-only memory map
+        label = self._labels[index]
+        if self.mirror is not None:
+            clip, label = self.mirror(clip, label)
         video = self.transform(clip) if self.transform is not None else clip
         return {
             "video": video,
-            "label": self._labels[index],
+            "label": label,
             "index": int(index),
             "path": self._paths[index],
         }
