@@ -172,3 +172,27 @@ def test_backbone_init_is_checked_before_any_compute():
         pretrain.Config.from_params(
             {**BASE, "backbones": ["timesformer"], "backbone_init": {"timesformer": "imagenet"}}
         )
+
+
+def test_intervals_count_the_test_and_direction_clips():
+    # 40 test clips (sit_down, stand_up, raise_arms, lower_arms) x 10; the model gets every
+    # sit_down right, calls every stand_up sit_down (right pair, wrong direction), and gets
+    # raise_arms right but calls lower_arms sit_down (wrong pair).
+    labels = [0, 1, 2, 3] * 10
+    predictions = [0, 0, 2, 0] * 10
+    result = fake_run("r", val=0.5, labels=labels, predictions=predictions)
+    backbone = pretrain.Backbone("r2plus1d_18", None, result, {}, 0.0)  # type: ignore[arg-type]
+    row = backbone.intervals()
+    assert (row["test_clips"], row["direction_clips"]) == (40, 30)
+    test_low, test_high = row["test_accuracy_ci"]
+    assert test_low < 20 / 40 < test_high and test_low > 0.3 and test_high < 0.7
+    direction_low, direction_high = row["direction_accuracy_ci"]  # 20 of the 30 right pairs
+    assert direction_low < 20 / 30 < direction_high and direction_high < 0.85
+    assert (direction_low, direction_high) != (test_low, test_high)
+
+
+def test_intervals_are_none_without_clips_of_a_reversed_pair():
+    result = fake_run("r", val=0.5, labels=[0, 1], predictions=[2, 3])  # every pair wrong
+    row = pretrain.Backbone("slowfast_r50", None, result, {}, 0.0).intervals()  # type: ignore[arg-type]
+    assert row["direction_accuracy_ci"] is None and row["direction_clips"] == 0
+    assert row["test_accuracy_ci"][0] == 0.0

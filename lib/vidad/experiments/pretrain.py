@@ -13,7 +13,8 @@ one backbone: TimeSformer needs a lower learning rate), and writes each as a DVC
     build/<profile>/pretrained/<backbone>/weights.pt   # state_dict (torch.load(weights_only=True))
     build/<profile>/pretrained/<backbone>/meta.json    # model, options, setup, classes, accuracy
 
-plus ``results/<profile>/pretrain.json`` with every backbone's validation and test accuracy.
+plus ``results/<profile>/pretrain.json`` with every backbone's validation and test accuracy,
+test direction accuracy on the time-reversed pairs, each test figure with its 95% interval.
 
     python -m vidad.experiments.pretrain --profile cpu
 """
@@ -35,6 +36,8 @@ import torch
 from vidad.config import ConfigError
 from vidad.experiments.recipe import RECIPE_KEYS, RecipeConfig
 from vidad.paths import Paths
+from vidad.stats import wilson_interval
+from vidad.synth import REVERSED_PAIRS
 from vidad.train.pretrained import META_NAME, WEIGHTS_NAME
 from vidad.train.recognition import (
     INITS,
@@ -47,7 +50,8 @@ from vidad.train.recognition import (
 
 SECTION = "pretrain"
 BACKBONES: tuple[str, ...] = ("r2plus1d_18", "slowfast_r50", "timesformer")
-#: What ``pretrain.json`` records per backbone: ``meta.json``'s metrics plus ``train_minutes``.
+#: What ``pretrain.json`` records per backbone: ``meta.json``'s metrics, ``train_minutes`` and
+#: the test accuracies' intervals (:meth:`Backbone.intervals`).
 METRIC_KEYS: tuple[str, ...] = (
     "params",
     "gmacs",
@@ -57,7 +61,13 @@ METRIC_KEYS: tuple[str, ...] = (
     "direction_accuracy",
     "train_minutes",
     "embed_dim",
+    "test_accuracy_ci",
+    "direction_accuracy_ci",
+    "test_clips",
+    "direction_clips",
 )
+#: Confidence level of the intervals ``pretrain.json`` gives beside each accuracy.
+CI_LEVEL = 0.95
 
 #: A model option or a recipe override, as ``params.yaml`` writes it.
 Scalar = int | float | str | bool
@@ -142,9 +152,41 @@ class Backbone:
     train_minutes: float
 
     def metrics(self) -> dict[str, Any]:
-        """This backbone's row of ``pretrain.json``."""
-        row = {**self.meta, "train_minutes": self.train_minutes}
+        """This backbone's row of ``pretrain.json``: ``meta.json``'s metrics, the training
+        minutes and :meth:`intervals`."""
+        row = {**self.meta, "train_minutes": self.train_minutes, **self.intervals()}
         return {k: row[k] for k in METRIC_KEYS}
+
+    def intervals(self) -> dict[str, Any]:
+        """95% Wilson intervals of test and direction accuracy, with the clips they rest on.
+
+        One backbone is trained once here, so the interval covers the test clips only, not
+        seeds (which move an R(2+1)D's accuracy by more: ``benchmarks/recipes.py``). Direction
+        accuracy is a proportion of the test clips whose reversed pair was right; its count is
+        recovered from :func:`~vidad.train.recognition.order_scores`' ratios, so the two cannot
+        disagree on which clips count.
+        """
+        run = self.result.run
+        labels, predictions = run.test_labels, run.test_predictions
+        correct = sum(int(a == b) for a, b in zip(labels, predictions, strict=True))
+        in_pairs = {name for pair in REVERSED_PAIRS for name in pair}
+        pair_clips = sum(self.result.classes[label] in in_pairs for label in labels)
+        scores = self.result.order_scores()
+        right_pair = round(scores["pair_accuracy"] * pair_clips) if pair_clips else 0
+        row: dict[str, Any] = {
+            "test_clips": len(labels),
+            "direction_clips": right_pair,
+            "test_accuracy_ci": None,
+            "direction_accuracy_ci": None,
+        }
+        if labels:
+            ci = wilson_interval(correct, len(labels), CI_LEVEL)
+            row["test_accuracy_ci"] = [ci.low, ci.high]
+        if right_pair:
+            right_direction = round(scores["direction_accuracy"] * right_pair)
+            ci = wilson_interval(right_direction, right_pair, CI_LEVEL)
+            row["direction_accuracy_ci"] = [ci.low, ci.high]
+        return row
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,6 +277,10 @@ def run(config: Config, paths: Paths) -> Result:
     return Result(classes, backbones)
 
 
+def _interval(bounds: list[float] | None) -> str:
+    return "[n/a]" if bounds is None else f"[{bounds[0]:.3f}, {bounds[1]:.3f}]"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", required=True)
@@ -250,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     write_metrics(result, paths)
     for name, row in result.metrics()["backbones"].items():
         print(
-            f"{name}: val {row['val_accuracy']:.3f}, test {row['test_accuracy']:.3f}, "
-            f"direction {row['direction_accuracy']:.3f} (epoch {row['best_epoch']}, "
+            f"{name}: val {row['val_accuracy']:.3f}, test {row['test_accuracy']:.3f} "
+            f"{_interval(row['test_accuracy_ci'])}, direction {row['direction_accuracy']:.3f} "
+            f"{_interval(row['direction_accuracy_ci'])} (epoch {row['best_epoch']}, "
             f"{row['train_minutes']:.1f} min) -> {paths.pretrained_backbone(name)}"
         )
     return 0
